@@ -1,0 +1,33 @@
+# Every target creates or refreshes .venv itself, so a fresh clone needs only Python 3.11+ and pip.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CONFORMANCE ?= ../shared/conformance
+
+.PHONY: run test lint conformance bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/mathgrader demo
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest src tests
+
+conformance: $(STAMP)
+	$(BIN)/python scripts/conformance.py $(CONFORMANCE)
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/grading.py
+
+clean:
+	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache
