@@ -1,0 +1,162 @@
+"""Grading options: validated once, at construction, into a frozen value shared by every caller."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..errors import ConfigError
+
+__all__ = ["DOMAINS", "FORMS", "GradeOptions"]
+
+DOMAINS = ("real", "positive", "integer", "complex")
+FORMS = ("any", "expanded", "factored", "simplified", "numeric", "exact", "lowest_terms")
+DEFAULT_RELATIVE = 1e-6
+DEFAULT_TIMEOUT = 2.0
+
+Domain = str | tuple[float, float]
+
+
+@dataclass(frozen=True, slots=True)
+class FeedbackRule:
+    answer: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class GradeOptions:
+    relative_tolerance: float | None = None
+    absolute_tolerance: float | None = None
+    variables: tuple[tuple[str, Domain], ...] = ()
+    form: str = "any"
+    forbid: tuple[str, ...] = ()
+    answers: tuple[str, ...] = ()
+    list: str | None = None
+    feedback: tuple[FeedbackRule, ...] = ()
+    timeout: float = DEFAULT_TIMEOUT
+    seed: int = 0
+    extra: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+
+    @property
+    def explicit_tolerance(self) -> bool:
+        return self.relative_tolerance is not None or self.absolute_tolerance is not None
+
+    def domain_of(self, name: str) -> Domain:
+        return dict(self.variables).get(name, "real")
+
+    @classmethod
+    def from_mapping(cls, options: Mapping[str, Any] | None) -> GradeOptions:
+        """Validate a JSON/TOML/CLI options object; unknown or ill-typed options are errors."""
+        if options is None:
+            return cls()
+        if not isinstance(options, Mapping):
+            raise ConfigError("options must be an object", field="options")
+        known = {
+            "relative_tolerance", "absolute_tolerance", "variables", "form", "forbid", "answers",
+            "list", "feedback", "timeout", "seed",
+        }
+        unknown = sorted(set(options) - known)
+        if unknown:
+            raise ConfigError(
+                f"unknown option {unknown[0]!r}; known options: {', '.join(sorted(known))}",
+                field=unknown[0],
+            )
+        kwargs: dict[str, Any] = {}
+        for name in ("relative_tolerance", "absolute_tolerance", "timeout"):
+            if options.get(name) is not None:
+                kwargs[name] = _non_negative(name, options[name])
+        if "timeout" in kwargs and kwargs["timeout"] <= 0:
+            raise ConfigError("timeout must be positive", field="timeout")
+        if options.get("seed") is not None:
+            seed = options["seed"]
+            if not isinstance(seed, int) or isinstance(seed, bool):
+                raise ConfigError("seed must be an integer", field="seed")
+            kwargs["seed"] = seed
+        if options.get("variables") is not None:
+            kwargs["variables"] = _variables(options["variables"])
+        if options.get("form") is not None:
+            form = options["form"]
+            if form not in FORMS:
+                raise ConfigError(f"form must be one of {', '.join(FORMS)}", field="form")
+            kwargs["form"] = form
+        if options.get("forbid") is not None:
+            kwargs["forbid"] = _strings("forbid", options["forbid"])
+        if options.get("answers") is not None:
+            answers = _strings("answers", options["answers"])
+            if not answers:
+                raise ConfigError("answers must list at least one expression", field="answers")
+            kwargs["answers"] = answers
+        if options.get("list") is not None:
+            if options["list"] not in ("ordered", "unordered"):
+                raise ConfigError('list must be "ordered" or "unordered"', field="list")
+            kwargs["list"] = options["list"]
+        if options.get("feedback") is not None:
+            kwargs["feedback"] = _feedback(options["feedback"])
+        return cls(**kwargs)
+
+
+def _non_negative(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigError(f"{name} must be a number", field=name)
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise ConfigError(f"{name} must be a finite number >= 0", field=name)
+    return number
+
+
+def _strings(name: str, value: Any) -> tuple[str, ...]:
+    if isinstance(value, str) or not isinstance(value, list | tuple):
+        raise ConfigError(f"{name} must be a list of strings", field=name)
+    if not all(isinstance(v, str) for v in value):
+        raise ConfigError(f"{name} must be a list of strings", field=name)
+    return tuple(value)
+
+
+def _variables(value: Any) -> tuple[tuple[str, Domain], ...]:
+    if not isinstance(value, Mapping):
+        raise ConfigError('variables must be a table such as {x = "real"}', field="variables")
+    result: list[tuple[str, Domain]] = []
+    for name, domain in value.items():
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ConfigError(f"{name!r} is not a variable name", field="variables")
+        if isinstance(domain, str):
+            if domain not in DOMAINS:
+                raise ConfigError(
+                    f"the domain of {name} must be one of {', '.join(DOMAINS)} or [low, high]",
+                    field="variables",
+                )
+            result.append((name, domain))
+            continue
+        if (
+            isinstance(domain, list | tuple)
+            and len(domain) == 2
+            and all(isinstance(v, int | float) and not isinstance(v, bool) for v in domain)
+            and all(math.isfinite(v) for v in domain)
+            and domain[0] < domain[1]
+        ):
+            result.append((name, (float(domain[0]), float(domain[1]))))
+            continue
+        raise ConfigError(
+            f"the domain of {name} must be one of {', '.join(DOMAINS)} or [low, high] with low < high",
+            field="variables",
+        )
+    return tuple(sorted(result))
+
+
+def _feedback(value: Any) -> tuple[FeedbackRule, ...]:
+    if not isinstance(value, list | tuple):
+        raise ConfigError('feedback must be a list of {answer, message}', field="feedback")
+    rules = []
+    for rule in value:
+        if (
+            not isinstance(rule, Mapping)
+            or not isinstance(rule.get("answer"), str)
+            or not isinstance(rule.get("message"), str)
+        ):
+            raise ConfigError(
+                'each feedback entry needs "answer" and "message" strings', field="feedback"
+            )
+        rules.append(FeedbackRule(rule["answer"], rule["message"]))
+    return tuple(rules)
