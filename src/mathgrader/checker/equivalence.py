@@ -1,0 +1,566 @@
+"""Are two expressions equal as functions over the reference's domain?
+
+Decision order (cheapest that can decide first):
+1. Exact inputs (no decimal numbers, no explicit tolerance):
+   - rational functions with rational coefficients: exact evaluation at random rational points
+     (Schwartz-Zippel); integer points too when floor/mod/... appear;
+   - constants: mpmath at two precisions chosen from the magnitudes met, so cancellation cannot
+     hide a difference and rounding cannot invent one.
+2. Otherwise: the reference is compiled once into a vectorised numpy evaluator and evaluated at
+   seeded sample points drawn from each variable's domain; the intended domain is where the
+   reference is finite and real (or finite, where it is nowhere real). The answer must be finite
+   and within tolerance there; points where it is undefined only at a removable singularity do
+   not count. For exact inputs, agreement is confirmed with mpmath at a few points.
+3. oo, -oo, zoo and nan compare as values through SymPy.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, TypeVar
+
+import mpmath
+import numpy as np
+
+from ..errors import ConfigError, InputError
+from ..language import ast
+from ..language.limits import check_sizes
+from ..language.parser import parse_tree
+from .evaluate import (
+    Magnitudes,
+    NotExact,
+    Undefined,
+    compile_numpy,
+    evaluate_exact,
+    evaluate_mpmath,
+    is_rational_exact,
+)
+from .grade import Grade
+from .options import GradeOptions
+from .sampling import ROUNDS, exact_points, lattice_points, nudge, sample_variable
+
+__all__ = ["CheckTimeout", "Checker", "check"]
+
+POINTS_PER_ROUND = 48
+ENOUGH_POINTS = 16
+MIN_POINTS = 4
+SPECIAL_CONSTANTS = {"oo", "zoo", "nan"}
+INTEGER_FUNCTIONS = {"floor", "ceiling", "mod", "sign", "gcd", "lcm", "binomial", "max", "min",
+                     "abs"}
+DEFAULT_RELATIVE = 1e-6
+DEFAULT_ABSOLUTE_FLOOR = 1e-12
+
+T = TypeVar("T")
+
+
+class CheckTimeout(Exception):
+    """The check ran out of its time budget."""
+
+
+@dataclass(frozen=True, slots=True)
+class Expression:
+    """A parsed expression and the facts the checker needs about it."""
+
+    text: str
+    node: ast.Node
+    names: frozenset[str]
+    exact: bool  # no decimal numbers
+    rational: bool  # only rational values: decidable exactly
+    special: bool  # uses oo, zoo or nan
+    functions: frozenset[str]
+
+    @classmethod
+    def from_node(cls, text: str, node: ast.Node) -> Expression:
+        names, functions = set(), set()
+        exact, special = True, False
+        for child in ast.walk(node):
+            if isinstance(child, ast.Name):
+                names.add(child.name)
+            elif isinstance(child, ast.Number) and child.is_decimal:
+                exact = False
+            elif isinstance(child, ast.Constant) and child.name in SPECIAL_CONSTANTS:
+                special = True
+            elif isinstance(child, ast.Call):
+                functions.add(child.name)
+        return cls(text, node, frozenset(names), exact, is_rational_exact(node), special,
+                   frozenset(functions))
+
+
+@dataclass
+class Samples:
+    """Sample points of a reference and its values there (computed once per reference)."""
+
+    names: tuple[str, ...]
+    points: np.ndarray  # variables x points, complex
+    values: np.ndarray
+    scale: np.ndarray  # per-point noise scale of the reference's evaluation
+    nowhere_real: bool
+
+
+@dataclass
+class Outcome:
+    equal: bool
+    feedback: str | None = None
+
+
+class _LRU:
+    """A small bounded cache; one per Checker, never module-global state of the core."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.data: OrderedDict[Hashable, Any] = OrderedDict()
+
+    def get(self, key: Hashable, make: Callable[[], T]) -> T:
+        if key in self.data:
+            self.data.move_to_end(key)
+            return self.data[key]  # type: ignore[no-any-return]
+        value = make()
+        self.data[key] = value
+        if len(self.data) > self.size:
+            self.data.popitem(last=False)
+        return value
+
+
+@dataclass
+class Checker:
+    """Grades answers; caches parsed references, compiled evaluators and reference samples."""
+
+    cache_size: int = 2048
+    _expressions: _LRU = field(init=False)
+    _compiled: _LRU = field(init=False)
+    _samples: _LRU = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._expressions = _LRU(self.cache_size)
+        self._compiled = _LRU(self.cache_size)
+        self._samples = _LRU(self.cache_size)
+
+    # -------------------------------------------------------------------------------- entry
+
+    def check(self, reference: str, answer: str, options: GradeOptions) -> Grade:
+        deadline = time.monotonic() + options.timeout
+        references = [self.reference(text) for text in _unique((reference, *options.answers))]
+        declared = set(dict(options.variables))
+        for ref in references:
+            declared |= ref.names
+        parsed = parse_tree(answer, variables=declared)
+        check_sizes(parsed.node, answer)
+        learner = Expression.from_node(answer, parsed.node)
+        forbidden = sorted(learner.functions & set(options.forbid))
+        if forbidden:
+            return Grade(
+                "incorrect", 0.0,
+                f"You may not use {', '.join(forbidden)} in this answer.",
+            )
+        try:
+            feedback = None
+            for ref in references:
+                outcome = self.compare(ref, learner, options, deadline)
+                if outcome.equal:
+                    return Grade("correct", 1.0)
+                feedback = feedback or outcome.feedback
+            for rule in options.feedback:
+                anticipated = self.reference(rule.answer)
+                if self.compare(anticipated, learner, options, deadline).equal:
+                    return Grade("incorrect", 0.0, rule.message)
+        except CheckTimeout:
+            return Grade(
+                "timeout", 0.0, "The answer could not be checked within the time budget.",
+                {"code": "timeout", "message": "the check ran out of its time budget"},
+            )
+        return Grade("incorrect", 0.0, feedback)
+
+    def reference(self, text: str) -> Expression:
+        def make() -> Expression:
+            try:
+                parsed = parse_tree(text)
+                check_sizes(parsed.node, text)
+            except InputError as exc:
+                raise ConfigError(
+                    f"the reference answer {text!r} does not parse: {exc.message}",
+                    field="reference",
+                ) from None
+            return Expression.from_node(text, parsed.node)
+
+        return self._expressions.get(("expr", text), make)
+
+    # ----------------------------------------------------------------------------- compare
+
+    def compare(
+        self, ref: Expression, ans: Expression, options: GradeOptions, deadline: float
+    ) -> Outcome:
+        exact = ref.exact and ans.exact and not options.explicit_tolerance
+        if ref.special or ans.special:
+            return _compare_special(ref, ans, options)
+        names = tuple(sorted(ref.names | ans.names))
+        if not names:
+            return _compare_constants(ref, ans, options, exact)
+        if exact and ref.rational and ans.rational:
+            outcome = _compare_rational(ref, ans, options, names)
+            if outcome is not None:
+                return outcome
+        return self._compare_sampled(ref, ans, options, names, exact, deadline)
+
+    def _compiled_fn(self, expr: Expression, names: tuple[str, ...]) -> Any:
+        index = {name: i for i, name in enumerate(names)}
+        return self._compiled.get(("np", expr.text, names), lambda: compile_numpy(expr.node, index))
+
+    def samples(self, ref: Expression, options: GradeOptions, names: tuple[str, ...],
+                deadline: float) -> Samples:
+        key = ("samples", ref.text, names, options.variables, options.seed)
+        return self._samples.get(key, lambda: self._draw(ref, options, names, deadline))
+
+    def _draw(self, ref: Expression, options: GradeOptions, names: tuple[str, ...],
+              deadline: float) -> Samples:
+        fn = self._compiled_fn(ref, names)
+        chunks, values, scales, real_ok = [], [], [], []
+        found = 0
+        for round_ in range(ROUNDS):
+            _check_deadline(deadline)
+            points = np.array([
+                sample_variable(options.domain_of(name), name, POINTS_PER_ROUND, options.seed,
+                                round_)
+                for name in names
+            ])
+            with np.errstate(all="ignore"):
+                value, scale = fn(points)
+            finite = np.isfinite(value)
+            real = finite & (np.abs(value.imag) <= 1e-9 * np.maximum(np.abs(value.real),
+                                                                     np.maximum(scale, 1e-300)))
+            chunks.append(points[:, finite])
+            values.append(value[finite])
+            scales.append(scale[finite])
+            real_ok.append(real[finite])
+            found += int(real.sum())
+            if found >= ENOUGH_POINTS:
+                break
+        special = self._special_points(fn, options, names)
+        chunks.append(special[0])
+        values.append(special[1])
+        scales.append(special[2])
+        real_ok.append(np.ones(special[1].shape, dtype=bool))
+        points = np.concatenate(chunks, axis=1)
+        value = np.concatenate(values)
+        scale = np.concatenate(scales)
+        real = np.concatenate(real_ok)
+        nowhere_real = int(real.sum()) < MIN_POINTS
+        keep = np.ones_like(real) if nowhere_real else real
+        return Samples(names, points[:, keep], value[keep], scale[keep], nowhere_real)
+
+    def _special_points(
+        self, fn: Any, options: GradeOptions, names: tuple[str, ...]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Lattice points where the reference is real although it is not real nearby."""
+        grid = lattice_points(names, {n: options.domain_of(n) for n in names}, options.seed)
+        if grid.shape[1] == 0 or any(options.domain_of(n) == "complex" for n in names):
+            empty = np.zeros(0)
+            return np.zeros((len(names), 0), dtype=complex), empty.astype(complex), empty
+        with np.errstate(all="ignore"):
+            value, scale = fn(grid)
+            near, _ = fn(nudge(grid))
+        real = np.isfinite(value) & (np.abs(value.imag) <= 1e-9 * np.maximum(
+            np.abs(value.real), np.maximum(scale, 1e-300)))
+        near_real = np.isfinite(near) & (np.abs(near.imag) <= 1e-6 * np.maximum(
+            np.abs(near.real), 1e-300))
+        keep = np.flatnonzero(real & ~near_real)[:16]
+        return grid[:, keep], value[keep], scale[keep]
+
+    def _compare_sampled(
+        self, ref: Expression, ans: Expression, options: GradeOptions, names: tuple[str, ...],
+        exact: bool, deadline: float,
+    ) -> Outcome:
+        samples = self.samples(ref, options, names, deadline)
+        if samples.values.size < MIN_POINTS:
+            raise ConfigError(
+                f"the reference answer {ref.text!r} is undefined at every point tried",
+                field="reference",
+            )
+        _check_deadline(deadline)
+        fn = self._compiled_fn(ans, names)
+        with np.errstate(all="ignore"):
+            answer, _ = fn(samples.points)
+        r = samples.values
+        floor_scale = np.maximum(np.abs(r), samples.scale)
+        floor_scale = np.where(floor_scale == 0, 1.0, floor_scale)
+        undefined = ~np.isfinite(answer)
+        if undefined.any():
+            removable = self._removable(ref, ans, names, samples.points[:, undefined], options)
+            if not removable:
+                return Outcome(False, _feedback_undefined(ans, ref))
+        mask = ~undefined
+        close = _close(answer[mask], r[mask], floor_scale[mask], options)
+        if not close.all():
+            if exact:
+                failing = samples.points[:, mask][:, ~close]
+                if all(
+                    _mp_equal(ref, ans, _mp_point(names, failing[:, i])) is not False
+                    for i in range(min(failing.shape[1], 4))
+                ) and failing.shape[1] <= 4:
+                    return self._confirm(ref, ans, names, samples.points[:, mask], deadline)
+            return Outcome(False, _feedback_numeric(answer[mask], r[mask], ans, ref, options))
+        if exact:
+            return self._confirm(ref, ans, names, samples.points[:, mask], deadline)
+        return Outcome(True)
+
+    def _removable(self, ref: Expression, ans: Expression, names: tuple[str, ...],
+                   points: np.ndarray, options: GradeOptions) -> bool:
+        """Whether the answer is undefined only at isolated points next to which it matches."""
+        if all(options.domain_of(name) == "integer" for name in names):
+            return False
+        ref_fn, ans_fn = self._compiled_fn(ref, names), self._compiled_fn(ans, names)
+        for delta in (1e-6, -1e-6):
+            shifted = points * (1 + delta) + delta
+            with np.errstate(all="ignore"):
+                r, _ = ref_fn(shifted)
+                a, _ = ans_fn(shifted)
+            ok = np.isfinite(r) & np.isfinite(a) & (
+                np.abs(a - r) <= 1e-4 * np.maximum(np.abs(r), 1.0)
+            )
+            if not ok.all():
+                return False
+        return True
+
+    def _confirm(self, ref: Expression, ans: Expression, names: tuple[str, ...],
+                 points: np.ndarray, deadline: float) -> Outcome:
+        """Exact inputs agree in floating point: make sure at high precision."""
+        checked = 0
+        order = np.argsort(np.abs(points).max(axis=0))  # moderate points first
+        for i in order:
+            _check_deadline(deadline)
+            verdict = _mp_equal(ref, ans, _mp_point(names, points[:, i]))
+            if verdict is False:
+                return Outcome(False, None)
+            if verdict is True:
+                checked += 1
+            if checked >= 3:
+                break
+        return Outcome(True)
+
+
+# --------------------------------------------------------------------------- exact helpers
+
+def _unique(texts: tuple[str, ...]) -> list[str]:
+    return list(dict.fromkeys(texts))
+
+
+def _check_deadline(deadline: float) -> None:
+    if time.monotonic() > deadline:
+        raise CheckTimeout
+
+
+def _compare_rational(ref: Expression, ans: Expression, options: GradeOptions,
+                      names: tuple[str, ...]) -> Outcome | None:
+    integer_points = bool((ref.functions | ans.functions) & INTEGER_FUNCTIONS)
+    domains = {name: options.domain_of(name) for name in names}
+    if any(d == "complex" for d in domains.values()):
+        domains = {n: ("real" if d == "complex" else d) for n, d in domains.items()}
+    compared = 0
+    for point in exact_points(domains, 8, options.seed, integer_points):
+        try:
+            r = evaluate_exact(ref.node, point)
+        except Undefined:
+            continue
+        except NotExact:
+            return None
+        try:
+            a = evaluate_exact(ans.node, point)
+        except Undefined:
+            return Outcome(False, _feedback_undefined(ans, ref))
+        except NotExact:
+            return None
+        if a != r:
+            return Outcome(False, _feedback_ratio(a, r))
+        compared += 1
+        if compared >= 4:
+            return Outcome(True)
+    return None if compared == 0 else Outcome(True)
+
+
+def _feedback_ratio(a: Fraction, r: Fraction) -> str | None:
+    if r != 0 and a == -r:
+        return "Your answer has the opposite sign of the expected answer."
+    return None
+
+
+def _mp_point(names: tuple[str, ...], column: np.ndarray) -> dict[str, Any]:
+    point: dict[str, Any] = {}
+    for name, value in zip(names, column, strict=True):
+        value = complex(value)
+        point[name] = (
+            mpmath.mpf(value.real) if value.imag == 0
+            else mpmath.mpc(value.real, value.imag)
+        )
+    return point
+
+
+def _mp_values(ref: Expression, ans: Expression, point: dict[str, Any], dps: int,
+               magnitudes: Magnitudes) -> tuple[Any, Any]:
+    with mpmath.workdps(dps):
+        values = {k: +v for k, v in point.items()}
+        return (evaluate_mpmath(ref.node, values, magnitudes),
+                evaluate_mpmath(ans.node, values, magnitudes))
+
+
+def _mp_equal(ref: Expression, ans: Expression, point: dict[str, Any]) -> bool | None:
+    """Equal at `point` by high-precision evaluation; None when mpmath cannot tell."""
+    magnitudes = Magnitudes()
+    try:
+        _mp_values(ref, ans, point, 30, magnitudes)
+        spread = int((magnitudes.high - magnitudes.low) * 0.30103) + 1
+        dps = min(40 + spread, 4000)
+        r2, a2 = _mp_values(ref, ans, point, 2 * dps, Magnitudes())
+    except (NotExact, Undefined):
+        return None
+    except (OverflowError, ValueError, ZeroDivisionError):  # mpmath edge cases
+        return None
+    with mpmath.workdps(2 * dps):
+        difference = abs(a2 - r2)
+        if difference == 0:
+            return True
+        scale = mpmath.mpf(2) ** magnitudes.high
+        return bool(difference <= scale * mpmath.mpf(10) ** (-(dps + 10)))
+
+
+def _compare_constants(ref: Expression, ans: Expression, options: GradeOptions,
+                       exact: bool) -> Outcome:
+    if exact and ref.rational and ans.rational:
+        try:
+            r = evaluate_exact(ref.node, {})
+            try:
+                a = evaluate_exact(ans.node, {})
+            except Undefined:
+                return Outcome(False, "Your answer is undefined (for example, a division by zero).")
+            return Outcome(a == r, None if a == r else _feedback_ratio(a, r))
+        except (NotExact, Undefined):
+            pass
+    if exact:
+        verdict = _mp_equal(ref, ans, {})
+        if verdict is not None:
+            return Outcome(verdict)
+        return _compare_special(ref, ans, options)
+    try:
+        with mpmath.workdps(30):
+            r = evaluate_mpmath(ref.node, {})
+            a = evaluate_mpmath(ans.node, {})
+    except (NotExact, Undefined):
+        return _compare_special(ref, ans, options)
+    r_c, a_c = complex(r), complex(a)
+    noise = _noise_scale(ref)
+    floor = max(abs(r_c), noise) or 1.0
+    ok = bool(_close(np.array([a_c]), np.array([r_c]), np.array([floor]), options)[0])
+    if ok:
+        return Outcome(True)
+    return Outcome(False, _feedback_numeric(np.array([a_c]), np.array([r_c]), ans, ref, options))
+
+
+def _noise_scale(expr: Expression) -> float:
+    """Largest operand of a sum or argument of a function in a constant expression."""
+    fn = compile_numpy(expr.node, {})
+    with np.errstate(all="ignore"):
+        _, scale = fn(np.zeros((0, 1), dtype=complex))
+    value = float(scale[0])
+    return value if np.isfinite(value) else 0.0
+
+
+def _compare_special(ref: Expression, ans: Expression, options: GradeOptions) -> Outcome:
+    """oo, zoo and nan as values, through SymPy (sizes were bounded when building)."""
+    import sympy as sp
+
+    from ..language.builder import build_sympy
+
+    symbols: dict[str, Any] = {}
+    try:
+        r = build_sympy(ref.node, symbols=symbols)
+    except InputError as exc:
+        raise ConfigError(f"the reference answer {ref.text!r}: {exc.message}") from None
+    a = build_sympy(ans.node, symbols=symbols)
+    specials = (sp.oo, -sp.oo, sp.zoo, sp.nan)
+    r_special = any(r == s for s in specials)
+    a_special = any(a == s for s in specials)
+    if r_special or a_special:
+        return Outcome(bool(r == a) or (r is sp.nan and a is sp.nan))
+    if (r.free_symbols or a.free_symbols) and (ref.special or ans.special):
+        difference = sp.simplify(r - a)
+        return Outcome(bool(difference == 0))
+    try:
+        r_value, a_value = complex(r.evalf(30)), complex(a.evalf(30))
+    except (TypeError, ValueError):
+        return Outcome(bool(sp.simplify(r - a) == 0))
+    floor = max(abs(r_value), 1e-300)
+    return Outcome(bool(_close(np.array([a_value]), np.array([r_value]), np.array([floor]),
+                               options)[0]))
+
+
+# ------------------------------------------------------------------------------ tolerance
+
+def _close(a: np.ndarray, r: np.ndarray, floor_scale: np.ndarray,
+           options: GradeOptions) -> np.ndarray:
+    """|a - r| within tolerance, elementwise, as the contract defines it."""
+    with np.errstate(all="ignore"):
+        both_inf = (a == r) & ~np.isfinite(r)
+        both_nan = np.isnan(a) & np.isnan(r)
+        difference = np.abs(a - r)
+        magnitude = np.abs(r)
+        if options.explicit_tolerance:
+            ok = np.zeros(a.shape, dtype=bool)
+            slack = 1 + 1e-9  # absorbs binary floating point: 1.05 vs 1 at 0.05 passes
+            if options.relative_tolerance is not None:
+                ok |= difference <= options.relative_tolerance * magnitude * slack + 1e-300
+            if options.absolute_tolerance is not None:
+                ok |= difference <= options.absolute_tolerance * slack + 1e-15 * magnitude
+        else:
+            ok = difference <= DEFAULT_RELATIVE * magnitude + DEFAULT_ABSOLUTE_FLOOR * floor_scale
+    return np.asarray(ok | both_inf | both_nan)
+
+
+# ------------------------------------------------------------------------------- feedback
+
+def _feedback_undefined(ans: Expression, ref: Expression) -> str:
+    extra = sorted(ans.names - ref.names)
+    if extra:
+        return _feedback_names(extra)
+    return "Your answer is undefined at some points where the expected answer is defined."
+
+
+def _feedback_names(extra: list[str]) -> str:
+    listed = ", ".join(extra)
+    noun = "variable" if len(extra) == 1 else "variables"
+    return f"Your answer uses the {noun} {listed}, which the expected answer does not."
+
+
+def _feedback_numeric(a: np.ndarray, r: np.ndarray, ans: Expression, ref: Expression,
+                      options: GradeOptions) -> str | None:
+    extra = sorted(ans.names - ref.names)
+    if extra:
+        return _feedback_names(extra)
+    with np.errstate(all="ignore"):
+        nonzero = np.abs(r) > 1e-9
+        if nonzero.sum() >= 1:
+            if np.allclose(a[nonzero], -r[nonzero], rtol=1e-6, atol=0):
+                return "Your answer has the opposite sign of the expected answer."
+            ratio = a[nonzero] / r[nonzero]
+            if (
+                nonzero.sum() >= 2
+                and np.allclose(ratio, ratio[0], rtol=1e-6, atol=0)
+                and abs(ratio[0]) > 0
+                and abs(ratio[0] - 1) > 1e-6
+                and ref.names
+            ):
+                return "Your answer is off by a constant factor."
+        if not ans.exact:
+            relative = np.abs(a - r) / np.maximum(np.abs(r), 1e-300)
+            if np.all(relative < 1e-2):
+                return "Your answer is close, but not within the tolerance: give more digits."
+    return None
+
+
+_DEFAULT = Checker()
+
+
+def check(reference: str, answer: str, options: GradeOptions) -> Grade:
+    """Grade with the process-wide default checker (its caches are bounded)."""
+    return _DEFAULT.check(reference, answer, options)

@@ -1,0 +1,600 @@
+"""Evaluating expression trees: vectorised numpy, exact rationals, and high-precision mpmath.
+
+Each backend has a kit: an implementation for every function of the language table, keyed by the
+table's names (tests check that every kit covers the whole table). The numpy backend compiles a tree
+once into closures over complex arrays; the exact backend computes with `Fraction` and gives up
+(`NotExact`) as soon as a value leaves the rationals; the mpmath backend evaluates at any precision
+and records the magnitudes it met, so callers can choose a precision that survives cancellation.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+import numpy as np
+
+from ..language import ast
+from ..language.table import FUNCTIONS
+
+__all__ = [
+    "EXACT_KIT",
+    "MPMATH_KIT",
+    "NUMPY_KIT",
+    "NotExact",
+    "Undefined",
+    "compile_numpy",
+    "evaluate_exact",
+    "evaluate_mpmath",
+]
+
+Array = np.ndarray
+NumpyFn = Callable[[Array], tuple[Array, Array]]
+
+
+class NotExact(Exception):
+    """The value left the rationals (or grew too large): use another backend."""
+
+
+class Undefined(Exception):
+    """Division by zero or a similar point where the expression has no value."""
+
+
+# ----------------------------------------------------------------------------------- numpy kit
+
+_NAN = complex("nan")
+
+
+def _real_args(*args: Array) -> tuple[list[Array], Array]:
+    """Real parts, and a mask of points where every argument is (numerically) real."""
+    ok = np.ones(np.broadcast(*args).shape, dtype=bool)
+    reals = []
+    for a in args:
+        ok &= np.abs(a.imag) <= 1e-12 * np.maximum(np.abs(a.real), 1.0)
+        reals.append(a.real)
+    return reals, ok
+
+
+def _real_only(f: Callable[..., Array]) -> Callable[..., Array]:
+    def wrapped(*args: Array) -> Array:
+        reals, ok = _real_args(*args)
+        out = np.asarray(f(*reals), dtype=complex)
+        return np.where(ok, out, _NAN)
+
+    return wrapped
+
+
+def _np_mod(a: Array, b: Array) -> Array:
+    return np.where(b == 0, np.nan, np.mod(a, np.where(b == 0, 1.0, b)))
+
+
+def _np_int_fold(op: Callable[[Any, Any], Any]) -> Callable[..., Array]:
+    def fold(*args: Array) -> Array:
+        ints = [np.round(a) for a in args]
+        ok = np.ones(ints[0].shape, dtype=bool)
+        for a, r in zip(args, ints, strict=True):
+            ok &= (np.abs(a - r) < 1e-9) & (np.abs(r) < 2**52)
+        safe = [np.where(ok, r, 1).astype(np.int64) for r in ints]
+        result = safe[0]
+        for value in safe[1:]:
+            result = op(result, value)
+        return np.where(ok, result.astype(float), np.nan)
+
+    return fold
+
+
+def _binomial_scalar(n: float, k: float) -> float:
+    if k == round(k):
+        k_int = int(round(k))
+        if k_int < 0:
+            return 0.0
+        if n == round(n) and n >= 0 and abs(n) < 10**6:
+            return float(math.comb(int(round(n)), k_int)) if k_int <= n else 0.0
+        if k_int <= 200:
+            value = 1.0
+            for i in range(k_int):
+                value *= (n - i) / (i + 1)
+            return value
+    try:
+        return math.gamma(n + 1) / (math.gamma(k + 1) * math.gamma(n - k + 1))
+    except (ValueError, OverflowError, ZeroDivisionError):
+        return math.nan
+
+
+_np_binomial = np.frompyfunc(_binomial_scalar, 2, 1)
+_np_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def _np_sign(z: Array) -> Array:
+    magnitude = np.abs(z)
+    return np.where(magnitude == 0, 0.0, z / np.where(magnitude == 0, 1.0, magnitude))
+
+
+def _reduce(f: Callable[[Array, Array], Array]) -> Callable[..., Array]:
+    def reduce(*args: Array) -> Array:
+        result = args[0]
+        for value in args[1:]:
+            result = f(result, value)
+        return result
+
+    return reduce
+
+
+NUMPY_KIT: Mapping[str, Callable[..., Array]] = {
+    "abs": lambda a: np.abs(a).astype(complex),
+    "max": _real_only(_reduce(np.maximum)),
+    "min": _real_only(_reduce(np.minimum)),
+    "mod": _real_only(_np_mod),
+    "ceiling": _real_only(np.ceil),
+    "floor": _real_only(np.floor),
+    "gcd": _real_only(_np_int_fold(np.gcd)),
+    "lcm": _real_only(_np_int_fold(np.lcm)),
+    "sign": _np_sign,
+    "exp": np.exp,
+    "ln": np.log,
+    "log": lambda a: np.log(a) / math.log(10),
+    "root": lambda a, n: np.power(a, 1.0 / n),
+    "sqrt": np.sqrt,
+    "cos": np.cos,
+    "cosh": np.cosh,
+    "cot": lambda a: 1.0 / np.tan(a),
+    "coth": lambda a: 1.0 / np.tanh(a),
+    "sin": np.sin,
+    "sinh": np.sinh,
+    "tan": np.tan,
+    "tanh": np.tanh,
+    "acos": np.arccos,
+    "acosh": np.arccosh,
+    "acot": lambda a: np.arctan(1.0 / a),
+    "acoth": lambda a: np.arctanh(1.0 / a),
+    "asin": np.arcsin,
+    "asinh": np.arcsinh,
+    "atan": np.arctan,
+    "atan2": _real_only(np.arctan2),
+    "atanh": np.arctanh,
+    "deg": lambda a: a * (180.0 / math.pi),
+    "rad": lambda a: a * (math.pi / 180.0),
+    "arg": lambda a: np.angle(a).astype(complex),
+    "conjugate": np.conj,
+    "im": lambda a: a.imag.astype(complex),
+    "re": lambda a: a.real.astype(complex),
+    "erf": _real_only(lambda a: _np_erf(a).astype(float)),
+    "binomial": _real_only(lambda n, k: _np_binomial(n, k).astype(float)),
+}
+
+NUMPY_CONSTANTS: Mapping[str, complex] = {
+    "Catalan": complex(0.915965594177219015),
+    "E": complex(math.e),
+    "EulerGamma": complex(0.577215664901532861),
+    "GoldenRatio": complex((1 + math.sqrt(5)) / 2),
+    "I": 1j,
+    "J": 1j,
+    "nan": complex(math.nan, 0.0),
+    "oo": complex(math.inf, 0.0),
+    "pi": complex(math.pi),
+    "zoo": complex(math.inf, math.nan),
+}
+
+
+def compile_numpy(node: ast.Node, names: Mapping[str, int]) -> NumpyFn:
+    """Compile a tree into a function of the sample matrix X (variables x points, complex).
+
+    The function returns the values and a per-point noise scale: the largest magnitude among the
+    operands of + and - and the arguments of functions. Rounding error is proportional to it, so
+    the absolute tolerance floor near zero is scaled by it.
+    """
+    fn = _compile(node, names)
+    return fn
+
+
+def _zeros_like_points(x: Array) -> Array:
+    return np.zeros(x.shape[1], dtype=float)
+
+
+def _compile(node: ast.Node, names: Mapping[str, int]) -> NumpyFn:
+    if isinstance(node, ast.Group):
+        return _compile(node.inner, names)
+    if isinstance(node, ast.Number):
+        value = complex(float(node.value))
+        return lambda x: (np.full(x.shape[1], value, dtype=complex), _zeros_like_points(x))
+    if isinstance(node, ast.Constant):
+        constant = NUMPY_CONSTANTS[node.name]
+        return lambda x: (np.full(x.shape[1], constant, dtype=complex), _zeros_like_points(x))
+    if isinstance(node, ast.Name):
+        index = names[node.name]
+        return lambda x: (x[index], _zeros_like_points(x))
+    if isinstance(node, ast.Unary):
+        inner = _compile(node.operand, names)
+        if node.op == "+":
+            return inner
+
+        def negate(x: Array) -> tuple[Array, Array]:
+            value, scale = inner(x)
+            return -value, scale
+
+        return negate
+    if isinstance(node, ast.Binary):
+        return _compile_binary(node, names)
+    if isinstance(node, ast.Call):
+        return _compile_call(node, names)
+    raise TypeError(f"cannot evaluate {type(node).__name__}")  # Sequence only inside gcd/lcm
+
+
+def _compile_binary(node: ast.Binary, names: Mapping[str, int]) -> NumpyFn:
+    left = _compile(node.left, names)
+    op = node.op
+    exponent = _integer_literal(node.right) if op == "^" else None
+    if exponent is not None:
+        # Integer powers by repeated multiplication: exact signs for negative bases.
+        def int_power(x: Array) -> tuple[Array, Array]:
+            value, scale = left(x)
+            return value**exponent, scale
+
+        return int_power
+    right = _compile(node.right, names)
+
+    def binary(x: Array) -> tuple[Array, Array]:
+        a, sa = left(x)
+        b, sb = right(x)
+        scale = np.maximum(sa, sb)
+        if op == "+":
+            return a + b, np.maximum(scale, np.maximum(np.abs(a), np.abs(b)))
+        if op == "-":
+            return a - b, np.maximum(scale, np.maximum(np.abs(a), np.abs(b)))
+        if op == "*":
+            return a * b, scale
+        if op == "/":
+            return a / b, scale
+        return np.power(a, b), scale
+
+    return binary
+
+
+def _integer_literal(node: ast.Node) -> int | None:
+    node = ast.strip_groups(node)
+    sign = 1
+    while isinstance(node, ast.Unary):
+        sign = -sign if node.op == "-" else sign
+        node = ast.strip_groups(node.operand)
+    if isinstance(node, ast.Number) and not node.is_decimal and node.value.denominator == 1:
+        value = sign * node.value.numerator
+        if abs(value) <= 10_000:
+            return value
+    return None
+
+
+def _compile_call(node: ast.Call, names: Mapping[str, int]) -> NumpyFn:
+    args = node.args
+    if len(args) == 1 and isinstance(args[0], ast.Sequence):
+        args = args[0].items
+    compiled = [_compile(a, names) for a in args]
+    impl = NUMPY_KIT[node.name]
+
+    def call(x: Array) -> tuple[Array, Array]:
+        values, scale = [], _zeros_like_points(x)
+        for fn in compiled:
+            value, s = fn(x)
+            values.append(value)
+            scale = np.maximum(scale, np.maximum(s, np.abs(value)))
+        return np.asarray(impl(*values), dtype=complex), scale
+
+    return call
+
+
+# ----------------------------------------------------------------------------------- exact kit
+
+_MAX_EXACT_BITS = 400_000
+
+
+def _as_int(value: Fraction) -> int:
+    if value.denominator != 1:
+        raise NotExact
+    return value.numerator
+
+
+def _exact_mod(a: Fraction, b: Fraction) -> Fraction:
+    if b == 0:
+        raise Undefined
+    return a - b * math.floor(a / b)
+
+
+def _exact_sign(a: Fraction) -> Fraction:
+    return Fraction((a > 0) - (a < 0))
+
+
+def _exact_binomial(n: Fraction, k: Fraction) -> Fraction:
+    n_int, k_int = _as_int(n), _as_int(k)
+    if k_int < 0:
+        return Fraction(0)
+    if k_int > 10_000:
+        raise NotExact
+    if n_int >= 0:
+        return Fraction(math.comb(n_int, k_int))
+    value = Fraction(1)
+    for i in range(k_int):
+        value = value * (n_int - i) / (i + 1)
+    return value
+
+
+def _exact_fold(op: Callable[[int, int], int]) -> Callable[..., Fraction]:
+    def fold(*args: Fraction) -> Fraction:
+        ints = [_as_int(a) for a in args]
+        result = ints[0]
+        for value in ints[1:]:
+            result = op(result, value)
+        return Fraction(result)
+
+    return fold
+
+
+def _not_exact(*_: Fraction) -> Fraction:
+    raise NotExact
+
+
+EXACT_KIT: Mapping[str, Callable[..., Fraction]] = {
+    name: _not_exact for name in FUNCTIONS
+} | {
+    "abs": abs,
+    "max": max,
+    "min": min,
+    "mod": _exact_mod,
+    "ceiling": lambda a: Fraction(math.ceil(a)),
+    "floor": lambda a: Fraction(math.floor(a)),
+    "gcd": _exact_fold(math.gcd),
+    "lcm": _exact_fold(math.lcm),
+    "sign": _exact_sign,
+    "binomial": _exact_binomial,
+    "re": lambda a: a,
+    "im": lambda a: Fraction(0),
+    "conjugate": lambda a: a,
+}
+
+
+def evaluate_exact(node: ast.Node, values: Mapping[str, Fraction]) -> Fraction:
+    """The exact rational value of `node`, or `NotExact` / `Undefined`."""
+    node = ast.strip_groups(node)
+    if isinstance(node, ast.Number):
+        if node.is_decimal:
+            raise NotExact
+        return node.value
+    if isinstance(node, ast.Name):
+        return values[node.name]
+    if isinstance(node, ast.Constant):
+        raise NotExact
+    if isinstance(node, ast.Unary):
+        inner = evaluate_exact(node.operand, values)
+        return -inner if node.op == "-" else inner
+    if isinstance(node, ast.Binary):
+        a = evaluate_exact(node.left, values)
+        if node.op == "^":
+            return _exact_power(a, evaluate_exact(node.right, values))
+        b = evaluate_exact(node.right, values)
+        if node.op == "+":
+            result = a + b
+        elif node.op == "-":
+            result = a - b
+        elif node.op == "*":
+            result = a * b
+        else:
+            if b == 0:
+                raise Undefined
+            result = a / b
+        if result.numerator.bit_length() + result.denominator.bit_length() > _MAX_EXACT_BITS:
+            raise NotExact
+        return result
+    if isinstance(node, ast.Call):
+        args = node.args
+        if len(args) == 1 and isinstance(args[0], ast.Sequence):
+            args = args[0].items
+        return EXACT_KIT[node.name](*[evaluate_exact(a, values) for a in args])
+    raise NotExact
+
+
+def _exact_power(base: Fraction, exponent: Fraction) -> Fraction:
+    if exponent.denominator != 1:
+        raise NotExact
+    n = exponent.numerator
+    if base == 0:
+        if n < 0:
+            raise Undefined
+        return Fraction(1) if n == 0 else Fraction(0)
+    bits = (abs(base.numerator).bit_length() + base.denominator.bit_length()) * abs(n)
+    if bits > _MAX_EXACT_BITS:
+        raise NotExact
+    return base**n
+
+
+def is_rational_exact(node: ast.Node) -> bool:
+    """Whether `node` can only produce rationals: no decimals, constants or irrational functions."""
+    rational_functions = {
+        name for name, impl in EXACT_KIT.items() if impl is not _not_exact
+    }
+    for child in ast.walk(node):
+        if isinstance(child, ast.Number) and child.is_decimal:
+            return False
+        if isinstance(child, ast.Constant):
+            return False
+        if isinstance(child, ast.Call) and child.name not in rational_functions:
+            return False
+        if isinstance(child, ast.Binary) and child.op == "^":
+            if _integer_literal(child.right) is None:
+                return False
+    return True
+
+
+# ---------------------------------------------------------------------------------- mpmath kit
+
+def _mp_real(f: Callable[..., Any]) -> Callable[..., Any]:
+    def wrapped(*args: Any) -> Any:
+        reals = []
+        for a in args:
+            if isinstance(a, mpmath.mpc):
+                if a.imag != 0:
+                    return mpmath.mpf("nan")
+                a = a.real
+            reals.append(a)
+        return f(*reals)
+
+    return wrapped
+
+
+def _mp_int(a: Any) -> int:
+    if not mpmath.isint(a):
+        raise ValueError("not an integer")
+    return int(a)
+
+
+def _mp_fold(op: Callable[[int, int], int]) -> Callable[..., Any]:
+    def fold(*args: Any) -> Any:
+        try:
+            ints = [_mp_int(a) for a in args]
+        except ValueError:
+            return mpmath.mpf("nan")
+        result = ints[0]
+        for value in ints[1:]:
+            result = op(result, value)
+        return mpmath.mpf(result)
+
+    return fold
+
+
+def _mp_mod(a: Any, b: Any) -> Any:
+    if b == 0:
+        return mpmath.mpf("nan")
+    return a - b * mpmath.floor(a / b)
+
+
+def _mp_max(*args: Any) -> Any:
+    return max(args)
+
+
+def _mp_min(*args: Any) -> Any:
+    return min(args)
+
+
+MPMATH_KIT: Mapping[str, Callable[..., Any]] = {
+    "abs": abs,
+    "max": _mp_real(_mp_max),
+    "min": _mp_real(_mp_min),
+    "mod": _mp_real(_mp_mod),
+    "ceiling": _mp_real(mpmath.ceil),
+    "floor": _mp_real(mpmath.floor),
+    "gcd": _mp_real(_mp_fold(math.gcd)),
+    "lcm": _mp_real(_mp_fold(math.lcm)),
+    "sign": mpmath.sign,
+    "exp": mpmath.exp,
+    "ln": mpmath.log,
+    "log": lambda a: mpmath.log(a) / mpmath.log(10),
+    "root": lambda a, n: mpmath.power(a, 1 / n),
+    "sqrt": mpmath.sqrt,
+    "cos": mpmath.cos,
+    "cosh": mpmath.cosh,
+    "cot": mpmath.cot,
+    "coth": mpmath.coth,
+    "sin": mpmath.sin,
+    "sinh": mpmath.sinh,
+    "tan": mpmath.tan,
+    "tanh": mpmath.tanh,
+    "acos": mpmath.acos,
+    "acosh": mpmath.acosh,
+    "acot": mpmath.acot,
+    "acoth": mpmath.acoth,
+    "asin": mpmath.asin,
+    "asinh": mpmath.asinh,
+    "atan": mpmath.atan,
+    "atan2": _mp_real(mpmath.atan2),
+    "atanh": mpmath.atanh,
+    "deg": lambda a: a * 180 / mpmath.pi,
+    "rad": lambda a: a * mpmath.pi / 180,
+    "arg": mpmath.arg,
+    "conjugate": mpmath.conj,
+    "im": mpmath.im,
+    "re": mpmath.re,
+    "erf": _mp_real(mpmath.erf),
+    "binomial": _mp_real(mpmath.binomial),
+}
+
+MPMATH_CONSTANTS: Mapping[str, Callable[[], Any]] = {
+    "Catalan": lambda: +mpmath.catalan,
+    "E": lambda: +mpmath.e,
+    "EulerGamma": lambda: +mpmath.euler,
+    "GoldenRatio": lambda: +mpmath.phi,
+    "I": lambda: mpmath.mpc(0, 1),
+    "J": lambda: mpmath.mpc(0, 1),
+}
+
+
+class Magnitudes:
+    """The largest and smallest nonzero magnitudes (in bits) met during an evaluation."""
+
+    __slots__ = ("high", "low")
+
+    def __init__(self) -> None:
+        self.high = 0
+        self.low = 0
+
+    def see(self, value: Any) -> None:
+        if value == 0 or not mpmath.isfinite(value):
+            return
+        bits = int(mpmath.mag(value))
+        self.high = max(self.high, bits)
+        self.low = min(self.low, bits)
+
+
+def evaluate_mpmath(
+    node: ast.Node, values: Mapping[str, Any], magnitudes: Magnitudes | None = None
+) -> Any:
+    """Evaluate at the current `mpmath.mp.dps`; raises `Undefined` at poles and `NotExact` for
+    values mpmath cannot represent (infinities), so callers fall back to SymPy for those."""
+    node = ast.strip_groups(node)
+    result: Any
+    if isinstance(node, ast.Number):
+        result = mpmath.mpf(node.value.numerator) / node.value.denominator
+    elif isinstance(node, ast.Name):
+        result = values[node.name]
+    elif isinstance(node, ast.Constant):
+        if node.name not in MPMATH_CONSTANTS:
+            raise NotExact
+        result = MPMATH_CONSTANTS[node.name]()
+    elif isinstance(node, ast.Unary):
+        inner = evaluate_mpmath(node.operand, values, magnitudes)
+        result = -inner if node.op == "-" else inner
+    elif isinstance(node, ast.Binary):
+        a = evaluate_mpmath(node.left, values, magnitudes)
+        b = evaluate_mpmath(node.right, values, magnitudes)
+        try:
+            if node.op == "+":
+                result = a + b
+            elif node.op == "-":
+                result = a - b
+            elif node.op == "*":
+                result = a * b
+            elif node.op == "/":
+                result = a / b
+            else:
+                if a == 0 and (b.real if isinstance(b, mpmath.mpc) else b) < 0:
+                    raise Undefined
+                result = mpmath.power(a, b)
+        except ZeroDivisionError:
+            raise Undefined from None
+    elif isinstance(node, ast.Call):
+        args = node.args
+        if len(args) == 1 and isinstance(args[0], ast.Sequence):
+            args = args[0].items
+        evaluated = [evaluate_mpmath(a, values, magnitudes) for a in args]
+        try:
+            result = MPMATH_KIT[node.name](*evaluated)
+        except (ZeroDivisionError, ValueError):
+            raise Undefined from None
+    else:
+        raise NotExact
+    if isinstance(result, mpmath.mpc) and result.imag == 0:
+        result = result.real
+    if not mpmath.isfinite(result):
+        raise Undefined
+    if magnitudes is not None:
+        magnitudes.see(result)
+    return result

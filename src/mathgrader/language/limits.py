@@ -1,0 +1,105 @@
+"""Sizes no grader can finish: refused from the tree, before anything is evaluated.
+
+`9^9^9^9`, `10^10^10`, `x^(10^10)` and `binomial(10^9, 5*10^8)` parse (and preview) fine, but
+building or evaluating them would not end. `check_sizes` estimates each constant subexpression in
+log space with plain floats and raises `number_too_large` when a value would need more than
+`MAX_DIGITS` digits, or an exponent or binomial argument is beyond what an evaluator can use.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ..errors import InputError
+from . import ast
+
+__all__ = ["MAX_DIGITS", "MAX_EXPONENT", "check_sizes"]
+
+MAX_DIGITS = 10_000
+MAX_EXPONENT = 1e6  # |exponent| allowed on a non-constant base, e.g. x^(10^6)
+MAX_BINOMIAL = 1e5
+
+
+def check_sizes(node: ast.Node, text: str | None = None) -> None:
+    """Raise `InputError("number_too_large")` for the first part too large to grade."""
+    _estimate(node, text)
+
+
+def _too_large(node: ast.Node, text: str | None, why: str) -> InputError:
+    return InputError(
+        "number_too_large",
+        f"This part of the expression is too large to grade: {why}.",
+        column=node.start + 1,
+        end_column=node.end + 1,
+        hint=f"numbers may have at most {MAX_DIGITS} digits",
+        text=text,
+    )
+
+
+def _estimate(node: ast.Node, text: str | None) -> float | None:
+    """An approximate value of a constant subexpression (inf when huge), None if it varies."""
+    node = ast.strip_groups(node)
+    if isinstance(node, ast.Number):
+        return float(node.value)
+    if isinstance(node, ast.Name):
+        return None
+    if isinstance(node, ast.Constant):
+        return {"pi": math.pi, "E": math.e, "Catalan": 0.916, "EulerGamma": 0.577,
+                "GoldenRatio": 1.618}.get(node.name, None)
+    if isinstance(node, ast.Unary):
+        inner = _estimate(node.operand, text)
+        return None if inner is None else (-inner if node.op == "-" else inner)
+    if isinstance(node, ast.Binary):
+        left = _estimate(node.left, text)
+        right = _estimate(node.right, text)
+        if node.op == "^":
+            return _power(node, left, right, text)
+        if left is None or right is None:
+            return None
+        try:
+            if node.op == "+":
+                return left + right
+            if node.op == "-":
+                return left - right
+            if node.op == "*":
+                return left * right
+            return left / right if right != 0 else None
+        except (OverflowError, ValueError):
+            return math.inf
+    if isinstance(node, ast.Sequence):
+        for item in node.items:
+            _estimate(item, text)
+        return None
+    if isinstance(node, ast.Call):
+        values = [_estimate(arg, text) for arg in node.args]
+        if node.name == "binomial":
+            for value in values:
+                if value is not None and not abs(value) <= MAX_BINOMIAL:
+                    raise _too_large(node, text, "binomial arguments are limited to 100000")
+        if node.name == "exp" and values[0] is not None and abs(values[0]) > MAX_EXPONENT:
+            raise _too_large(node, text, "the exponent is too large")
+        return None  # function values are bounded by their arguments' sizes, checked above
+    return None
+
+
+def _power(node: ast.Binary, base: float | None, exponent: float | None,
+           text: str | None) -> float | None:
+    if exponent is None:
+        return None
+    if not math.isfinite(exponent) or abs(exponent) > MAX_EXPONENT:
+        if base is None or abs(base) not in (0.0, 1.0):
+            raise _too_large(node, text, "the exponent is too large")
+        return base
+    if base is None:
+        return None
+    if base == 0 or abs(base) == 1:
+        return base**exponent if base != 0 or exponent >= 0 else None
+    if not math.isfinite(base):
+        raise _too_large(node, text, "the number has too many digits")
+    digits = abs(exponent * math.log10(abs(base)))
+    if digits > MAX_DIGITS:
+        raise _too_large(node, text, "the number has too many digits")
+    try:
+        return float(abs(base) ** exponent)
+    except OverflowError:
+        return math.inf
