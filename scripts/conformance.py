@@ -45,7 +45,9 @@ def main() -> int:
             got[str(record["id"])] = record
     for path in files:
         cases = [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-        bad = [c for c in cases if not passes(c["expect"], got.get(str(c["id"]), {}).get("verdict"))]
+        bad = [
+            c for c in cases if not passes(c["expect"], got.get(str(c["id"]), {}).get("verdict"))
+        ]
         rate = (len(cases) - len(bad)) / len(cases)
         floor = floors.get(path.stem, 0.0)
         status = "ok" if rate >= floor else "BELOW FLOOR"

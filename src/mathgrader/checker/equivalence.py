@@ -117,7 +117,8 @@ class _LRU:
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
         if key in self.data:
             self.data.move_to_end(key)
-            return self.data[key]  # type: ignore[no-any-return]
+            cached: T = self.data[key]
+            return cached
         value = make()
         self.data[key] = value
         if len(self.data) > self.size:
@@ -133,8 +134,10 @@ class Checker:
     _expressions: _LRU = field(init=False)
     _compiled: _LRU = field(init=False)
     _samples: _LRU = field(init=False)
+    _results: _LRU = field(init=False)
 
     def __post_init__(self) -> None:
+        self._results = _LRU(self.cache_size * 8)
         self._expressions = _LRU(self.cache_size)
         self._compiled = _LRU(self.cache_size)
         self._samples = _LRU(self.cache_size)
@@ -142,6 +145,24 @@ class Checker:
     # -------------------------------------------------------------------------------- entry
 
     def check(self, reference: str, answer: str, options: GradeOptions) -> Grade:
+        """Grade one answer; repeated (reference, answer, options) come from a bounded cache.
+
+        Timeouts are not cached: a later attempt with a warmer cache may finish.
+        """
+        key = (reference, answer, options)
+        if key in self._results.data:
+            return self._results.get(key, lambda: Grade("error", 0.0))
+        try:
+            result = self._check(reference, answer, options)
+        except ConfigError as exc:
+            result = Grade("error", 0.0, exc.message, exc.to_dict())
+        except InputError as exc:
+            result = Grade("invalid", 0.0, exc.message, exc.to_dict())
+        if result.verdict != "timeout":
+            self._results.get(key, lambda: result)
+        return result
+
+    def _check(self, reference: str, answer: str, options: GradeOptions) -> Grade:
         deadline = time.monotonic() + options.timeout
         references = [self.reference(text) for text in _unique((reference, *options.answers))]
         declared = set(dict(options.variables))

@@ -161,8 +161,8 @@ NUMPY_KIT: Mapping[str, Callable[..., Array]] = {
     "conjugate": np.conj,
     "im": lambda a: a.imag.astype(complex),
     "re": lambda a: a.real.astype(complex),
-    "erf": _real_only(lambda a: _np_erf(a).astype(float)),
-    "binomial": _real_only(lambda n, k: _np_binomial(n, k).astype(float)),
+    "erf": _real_only(lambda a: np.asarray(_np_erf(a), dtype=float)),
+    "binomial": _real_only(lambda n, k: np.asarray(_np_binomial(n, k), dtype=float)),
 }
 
 NUMPY_CONSTANTS: Mapping[str, complex] = {

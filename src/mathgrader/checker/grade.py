@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError
 from .options import GradeOptions
 
 __all__ = ["VERDICTS", "Grade", "grade", "grade_item"]
@@ -56,16 +56,14 @@ def grade(reference: str, answer: str, **options: Any) -> Grade:
 def grade_with(reference: str, answer: str, options: GradeOptions) -> Grade:
     from .equivalence import check
 
-    try:
-        return check(reference, answer, options)
-    except ConfigError as exc:
-        return Grade("error", 0.0, exc.message, exc.to_dict())
-    except InputError as exc:
-        return Grade("invalid", 0.0, exc.message, exc.to_dict())
+    return check(reference, answer, options)
 
 
 def grade_item(item: Any) -> Grade:
-    """Grade one decoded JSON item `{"reference", "answer", "options"}`; never raises on bad data."""
+    """Grade one decoded JSON item `{"reference", "answer", "options"}`.
+
+    Never raises on bad data: a malformed item is verdict `error`.
+    """
     if not isinstance(item, Mapping):
         return _bad_item("each line must be a JSON object")
     reference, answer = item.get("reference"), item.get("answer")

@@ -139,7 +139,8 @@ def _variables(value: Any) -> tuple[tuple[str, Domain], ...]:
             result.append((name, (float(domain[0]), float(domain[1]))))
             continue
         raise ConfigError(
-            f"the domain of {name} must be one of {', '.join(DOMAINS)} or [low, high] with low < high",
+            f"the domain of {name} must be one of {', '.join(DOMAINS)}"
+            " or [low, high] with low < high",
             field="variables",
         )
     return tuple(sorted(result))

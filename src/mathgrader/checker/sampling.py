@@ -1,9 +1,9 @@
-"""Sample points drawn from a variable's domain, seeded, so a submission always gets one verdict.
+"""Sample points drawn from each variable's domain, seeded: a submission always gets one verdict.
 
 Real variables are drawn from a mixture: moderate and small values, integers (integer-valued
-functions such as floor and mod must not fool the checker), simple fractions (n/2, n/3: points where
-a principal power can turn real) and log-uniform magnitudes. Each variable's draws depend only on the
-seed, its name, its domain and the round, so adding a variable never moves the others' points.
+functions such as floor and mod must not fool the checker), simple fractions (n/2, n/3: where a
+principal power can turn real) and log-uniform magnitudes. Each variable's draws depend only on
+the seed, its name, its domain and the round, so adding a variable never moves the others' points.
 """
 
 from __future__ import annotations

@@ -1,0 +1,245 @@
+"""The `mathgrader` command: previews, single checks and batch grading for instructors.
+
+A thin shell over the core: every command parses its flags into the same frozen `GradeOptions`
+the API uses, calls the core, and prints. Heavy modules are imported inside the commands so that
+`mathgrader preview` starts fast.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+app = typer.Typer(
+    name="mathgrader",
+    help="Grade math answers typed by learners: preview, check and batch-grade.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_CORRECT, EXIT_NOT_CORRECT, EXIT_UNUSABLE = 0, 1, 2
+
+
+def _echo(text: str = "", *, err: bool = False) -> None:
+    typer.echo(text, err=err)
+
+
+def _fail(message: str) -> typer.Exit:
+    _echo(f"error: {message}", err=True)
+    return typer.Exit(EXIT_UNUSABLE)
+
+
+@app.command()
+def preview(
+    expression: Annotated[str, typer.Argument(help="The expression, in the learner syntax.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+) -> None:
+    """Show how the grader reads EXPRESSION: LaTeX, MathML, plain text, variables, warnings."""
+    from ..errors import InputError
+    from ..language.preview import preview as make_preview
+
+    try:
+        shown = make_preview(expression)
+    except InputError as exc:
+        if as_json:
+            _echo(json.dumps({"ok": False, "error": exc.to_dict()}))
+        else:
+            _echo(f"error: {exc.message}", err=True)
+            _echo(exc.context(), err=True)
+            if exc.hint:
+                _echo(f"hint: {exc.hint}", err=True)
+        raise typer.Exit(EXIT_NOT_CORRECT) from None
+    if as_json:
+        _echo(json.dumps({"ok": True, **shown.to_dict()}))
+        return
+    _echo(f"text:      {shown.text}")
+    _echo(f"latex:     {shown.latex}")
+    _echo(f"variables: {', '.join(shown.variables) or '(none)'}")
+    for warning in shown.warnings:
+        _echo(f"warning:   {warning}")
+
+
+def _parse_variables(values: list[str]) -> dict[str, Any]:
+    domains: dict[str, Any] = {}
+    for value in values:
+        name, sep, domain = value.partition("=")
+        if not sep or not name.strip():
+            raise _fail(f"--variable takes NAME=DOMAIN, got {value!r}")
+        domain = domain.strip()
+        if domain.startswith("["):
+            try:
+                domains[name.strip()] = json.loads(domain)
+            except json.JSONDecodeError:
+                raise _fail(f"--variable {name}: {domain!r} is not [low, high]") from None
+        else:
+            domains[name.strip()] = domain
+    return domains
+
+
+@contextmanager
+def _alarm(seconds: float) -> Iterator[None]:
+    """A hard stop for in-process checks; the batch engine uses worker processes instead."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expire(signum: int, frame: Any) -> None:
+        raise TimeoutError
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+@app.command()
+def check(
+    reference: Annotated[str, typer.Argument(help="The expected answer.")],
+    answer: Annotated[str, typer.Argument(help="The learner's answer.")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    relative_tolerance: Annotated[
+        float | None, typer.Option(help="Pass when |a - r| <= tol * |r|.")
+    ] = None,
+    absolute_tolerance: Annotated[
+        float | None, typer.Option(help="Pass when |a - r| <= tol.")
+    ] = None,
+    variable: Annotated[
+        list[str] | None,
+        typer.Option("--variable", "-v",
+                     help="NAME=DOMAIN: real, positive, integer, complex or [low,high]."),
+    ] = None,
+    answers: Annotated[
+        list[str] | None, typer.Option("--answer", help="Another acceptable reference.")
+    ] = None,
+    form: Annotated[str | None, typer.Option(help="Required form of the answer.")] = None,
+    forbid: Annotated[
+        list[str] | None, typer.Option("--forbid", help="A function the learner may not use.")
+    ] = None,
+    list_mode: Annotated[
+        str | None, typer.Option("--list", help="ordered or unordered comma-separated answers.")
+    ] = None,
+    timeout: Annotated[float, typer.Option(help="Time budget in seconds.")] = 2.0,
+    seed: Annotated[int, typer.Option(help="Seed of the sample points.")] = 0,
+) -> None:
+    """Grade ANSWER against REFERENCE. Exit 0 correct, 1 not correct, 2 unusable."""
+    from ..checker.grade import Grade, grade
+
+    options: dict[str, Any] = {"timeout": timeout, "seed": seed}
+    if relative_tolerance is not None:
+        options["relative_tolerance"] = relative_tolerance
+    if absolute_tolerance is not None:
+        options["absolute_tolerance"] = absolute_tolerance
+    if variable:
+        options["variables"] = _parse_variables(variable)
+    if answers:
+        options["answers"] = [reference, *answers]
+    if form is not None:
+        options["form"] = form
+    if forbid:
+        options["forbid"] = forbid
+    if list_mode is not None:
+        options["list"] = list_mode
+    try:
+        with _alarm(timeout):
+            result = grade(reference, answer, **options)
+    except TimeoutError:
+        result = Grade("timeout", 0.0, "The answer could not be checked within the time budget.",
+                       {"code": "timeout", "message": "the check ran out of its time budget"})
+    if as_json:
+        _echo(json.dumps(result.to_dict()))
+    else:
+        _echo(result.verdict)
+        if result.feedback:
+            _echo(f"feedback: {result.feedback}")
+        if result.error and result.error.get("hint"):
+            _echo(f"hint: {result.error['hint']}")
+    if result.verdict == "correct":
+        raise typer.Exit(EXIT_CORRECT)
+    raise typer.Exit(EXIT_UNUSABLE if result.verdict == "error" else EXIT_NOT_CORRECT)
+
+
+@app.command("grade-batch")
+def grade_batch(
+    input_path: Annotated[
+        str, typer.Argument(metavar="[INPUT|-]", help="JSON Lines file, or - for stdin.")
+    ] = "-",
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="Output file (default: stdout).")
+    ] = None,
+    key: Annotated[
+        Path | None, typer.Option("--key", help="Answer key: lines name a question id.")
+    ] = None,
+    workers: Annotated[int, typer.Option(min=1, max=256, help="Worker processes.")] = 1,
+    timeout: Annotated[float, typer.Option(help="Time budget per line, seconds.")] = 2.0,
+) -> None:
+    """Grade a JSON Lines file: one output line per input line, in input order."""
+    from ..batch import run_batch
+
+    if timeout <= 0:
+        raise _fail("--timeout must be positive")
+    resolve = None
+    if key is not None:
+        from ..keys import load_resolver
+
+        try:
+            resolve = load_resolver(key)
+        except Exception as exc:  # noqa: BLE001 - any unusable key is reported the same way
+            raise _fail(f"{key}: {exc}") from None
+    try:
+        source = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8",  # noqa: SIM115
+                                                          errors="replace")
+    except OSError as exc:
+        raise _fail(f"cannot read {input_path}: {exc.strerror}") from None
+    try:
+        sink = sys.stdout if output is None else open(output, "w", encoding="utf-8")  # noqa: SIM115
+    except OSError as exc:
+        raise _fail(f"cannot write {output}: {exc.strerror}") from None
+    try:
+        run_batch(
+            source,
+            sink,
+            workers=workers,
+            timeout=timeout,
+            progress=sys.stderr.isatty(),
+            resolve=resolve,
+        )
+    finally:
+        if source is not sys.stdin:
+            source.close()
+        if sink is not sys.stdout:
+            sink.close()
+
+
+@app.command()
+def demo() -> None:
+    """Preview and grade a few answers (what `make run` shows until the service exists)."""
+    from ..checker.grade import grade
+    from ..errors import InputError
+    from ..language.preview import preview as make_preview
+
+    examples = [("3*x^2 + 2", "2 + 3*x*x"), ("3*x^2 + 2", "3x^2 + 2"), ("sin(x)^2", "sin^2(x)"),
+                ("log(100)", "2"), ("x - 1", "(x^2-2*x+1)/(x-1)"), ("2/3", "0.67")]
+    for reference, answer in examples:
+        try:
+            shown = make_preview(answer).text
+        except InputError as exc:
+            shown = f"(not understood: {exc.message})"
+        result = grade(reference, answer)
+        _echo(f"{answer!r:28} reads as {shown:28} vs {reference!r:14} -> {result.verdict}"
+              + (f" ({result.feedback})" if result.feedback else ""))
+
+
+def main() -> None:
+    app()
