@@ -20,7 +20,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
-from fractions import Fraction
 from typing import Any, TypeVar
 
 import mpmath
@@ -164,36 +163,132 @@ class Checker:
 
     def _check(self, reference: str, answer: str, options: GradeOptions) -> Grade:
         deadline = time.monotonic() + options.timeout
-        references = [self.reference(text) for text in _unique((reference, *options.answers))]
-        declared = set(dict(options.variables))
-        for ref in references:
-            declared |= ref.names
-        parsed = parse_tree(answer, variables=declared)
-        check_sizes(parsed.node, answer)
-        learner = Expression.from_node(answer, parsed.node)
-        forbidden = sorted(learner.functions & set(options.forbid))
+        texts = _unique((reference, *options.answers))
+        if options.list is not None:
+            return self._check_list(texts, answer, options, deadline)
+        references = [self.reference(text) for text in texts]
+        learner = self._learner(answer, references, options)[0]
+        forbidden = _forbidden(learner, options)
         if forbidden:
-            return Grade(
-                "incorrect", 0.0,
-                f"You may not use {', '.join(forbidden)} in this answer.",
-            )
+            return Grade("incorrect", 0.0, forbidden)
         try:
             feedback = None
             for ref in references:
                 outcome = self.compare(ref, learner, options, deadline)
                 if outcome.equal:
+                    problem = self._form_problem(options.form, learner, ref)
+                    if problem is not None:
+                        return Grade("incorrect", 0.0, problem)
                     return Grade("correct", 1.0)
                 feedback = feedback or outcome.feedback
-            for rule in options.feedback:
-                anticipated = self.reference(rule.answer)
-                if self.compare(anticipated, learner, options, deadline).equal:
-                    return Grade("incorrect", 0.0, rule.message)
+            message = self._instructor_feedback(learner, options, deadline)
+            if message is None and feedback is None:
+                from .slips import find_slip
+
+                feedback = find_slip(self, references[0], learner, options, deadline)
         except CheckTimeout:
-            return Grade(
-                "timeout", 0.0, "The answer could not be checked within the time budget.",
-                {"code": "timeout", "message": "the check ran out of its time budget"},
-            )
-        return Grade("incorrect", 0.0, feedback)
+            return _timeout()
+        return Grade("incorrect", 0.0, message or feedback)
+
+    def _learner(self, answer: str, references: list[Expression], options: GradeOptions,
+                 allow_list: bool = False) -> list[Expression]:
+        declared = set(dict(options.variables))
+        for ref in references:
+            declared |= ref.names
+        parsed = parse_tree(answer, variables=declared, allow_list=allow_list)
+        items = []
+        for node in parsed.items:
+            check_sizes(node, answer)
+            text = answer if len(parsed.items) == 1 else answer[node.start : node.end]
+            items.append(Expression.from_node(text, node))
+        return items
+
+    def _instructor_feedback(self, learner: Expression, options: GradeOptions,
+                             deadline: float) -> str | None:
+        for rule in options.feedback:
+            anticipated = self.reference(rule.answer)
+            if self.compare(anticipated, learner, options, deadline).equal:
+                return rule.message
+        return None
+
+    def _form_problem(self, form: str, learner: Expression, ref: Expression) -> str | None:
+        if form == "any":
+            return None
+        from .forms import form_problem
+
+        return form_problem(form, learner.node, ref.node)
+
+    def _check_list(self, texts: list[str], answer: str, options: GradeOptions,
+                    deadline: float) -> Grade:
+        """Comma-separated answers, matched element by element with partial credit."""
+        reference_lists = [self.reference_items(text) for text in texts]
+        flat = [ref for items in reference_lists for ref in items]
+        learner = self._learner(answer, flat, options, allow_list=True)
+        forbidden = next(filter(None, (_forbidden(item, options) for item in learner)), None)
+        if forbidden:
+            return Grade("incorrect", 0.0, forbidden)
+        try:
+            best: tuple[float, str | None] = (-1.0, None)
+            for refs in reference_lists:
+                score, feedback = self._score_list(refs, learner, options, deadline)
+                if score == 1.0:
+                    for item, ref in zip(learner, refs, strict=False):
+                        problem = self._form_problem(options.form, item, ref)
+                        if problem is not None:
+                            return Grade("incorrect", 0.0, problem)
+                    return Grade("correct", 1.0)
+                best = max(best, (score, feedback), key=lambda pair: pair[0])
+        except CheckTimeout:
+            return _timeout()
+        return Grade("incorrect", round(best[0], 6), best[1])
+
+    def _score_list(self, refs: list[Expression], learner: list[Expression],
+                    options: GradeOptions, deadline: float) -> tuple[float, str | None]:
+        size = max(len(refs), len(learner))
+        if options.list == "ordered":
+            wrong = [
+                i for i, (item, ref) in enumerate(zip(learner, refs, strict=False))
+                if not self.compare(ref, item, options, deadline).equal
+            ]
+            matched = min(len(refs), len(learner)) - len(wrong)
+            notes = [f"element {i + 1} ({learner[i].text.strip()}) is not right" for i in wrong]
+            unmatched_answers = list(range(len(refs), len(learner)))
+        else:
+            pairs = _match(len(learner), len(refs), lambda i, j: self.compare(
+                refs[j], learner[i], options, deadline).equal)
+            matched = len(pairs)
+            used = {i for i, _ in pairs}
+            unmatched_answers = [i for i in range(len(learner)) if i not in used]
+            notes = [f"{learner[i].text.strip()} is not one of the answers"
+                     for i in unmatched_answers if i < len(refs) or len(learner) <= len(refs)]
+            unmatched_answers = unmatched_answers if len(learner) > len(refs) else []
+        missing = len(refs) - matched - len(notes) if options.list == "unordered" else max(
+            len(refs) - len(learner), 0)
+        if len(learner) > len(refs):
+            extra = len(learner) - len(refs)
+            notes.append(f"{extra} more value{'s' if extra > 1 else ''} than expected")
+        elif missing > 0:
+            notes.append(f"{missing} value{'s are' if missing > 1 else ' is'} missing")
+        feedback = None
+        if notes:
+            feedback = f"{matched} of {len(refs)} right: " + "; ".join(notes) + "."
+        return matched / size, feedback
+
+    def reference_items(self, text: str) -> list[Expression]:
+        """The elements of a comma-separated reference list."""
+        def make() -> list[Expression]:
+            try:
+                parsed = parse_tree(text, allow_list=True)
+                for node in parsed.items:
+                    check_sizes(node, text)
+            except InputError as exc:
+                raise ConfigError(
+                    f"the reference answer {text!r} does not parse: {exc.message}",
+                    field="reference",
+                ) from None
+            return [self.reference(text[node.start : node.end]) for node in parsed.items]
+
+        return self._expressions.get(("items", text), make)
 
     def reference(self, text: str) -> Expression:
         def make() -> Expression:
@@ -226,7 +321,8 @@ class Checker:
                 return outcome
         return self._compare_sampled(ref, ans, options, names, exact, deadline)
 
-    def _compiled_fn(self, expr: Expression, names: tuple[str, ...]) -> Any:
+    def compiled(self, expr: Expression, names: tuple[str, ...]) -> Any:
+        """The numpy evaluator of `expr` over `names` (compiled once, then cached)."""
         index = {name: i for i, name in enumerate(names)}
         return self._compiled.get(("np", expr.text, names), lambda: compile_numpy(expr.node, index))
 
@@ -237,7 +333,7 @@ class Checker:
 
     def _draw(self, ref: Expression, options: GradeOptions, names: tuple[str, ...],
               deadline: float) -> Samples:
-        fn = self._compiled_fn(ref, names)
+        fn = self.compiled(ref, names)
         chunks, values, scales, real_ok = [], [], [], []
         found = 0
         for round_ in range(ROUNDS):
@@ -301,7 +397,7 @@ class Checker:
                 field="reference",
             )
         _check_deadline(deadline)
-        fn = self._compiled_fn(ans, names)
+        fn = self.compiled(ans, names)
         with np.errstate(all="ignore"):
             answer, _ = fn(samples.points)
         r = samples.values
@@ -332,7 +428,7 @@ class Checker:
         """Whether the answer is undefined only at isolated points next to which it matches."""
         if all(options.domain_of(name) == "integer" for name in names):
             return False
-        ref_fn, ans_fn = self._compiled_fn(ref, names), self._compiled_fn(ans, names)
+        ref_fn, ans_fn = self.compiled(ref, names), self.compiled(ans, names)
         for delta in (1e-6, -1e-6):
             shifted = points * (1 + delta) + delta
             with np.errstate(all="ignore"):
@@ -368,6 +464,45 @@ def _unique(texts: tuple[str, ...]) -> list[str]:
     return list(dict.fromkeys(texts))
 
 
+def _timeout() -> Grade:
+    return Grade(
+        "timeout", 0.0, "The answer could not be checked within the time budget.",
+        {"code": "timeout", "message": "the check ran out of its time budget"},
+    )
+
+
+def _forbidden(learner: Expression, options: GradeOptions) -> str | None:
+    used = sorted(learner.functions & set(options.forbid))
+    if not used:
+        return None
+    return f"You may not use {', '.join(used)} in this answer."
+
+
+def _match(n_answers: int, n_refs: int, equal: Callable[[int, int], bool]) -> list[tuple[int, int]]:
+    """A maximum matching of answers to references (augmenting paths; lists are short)."""
+    owner: dict[int, int] = {}
+    known: dict[tuple[int, int], bool] = {}
+
+    def is_equal(i: int, j: int) -> bool:
+        if (i, j) not in known:
+            known[(i, j)] = equal(i, j)
+        return known[(i, j)]
+
+    def augment(i: int, seen: set[int]) -> bool:
+        for j in range(n_refs):
+            if j in seen or not is_equal(i, j):
+                continue
+            seen.add(j)
+            if j not in owner or augment(owner[j], seen):
+                owner[j] = i
+                return True
+        return False
+
+    for i in range(n_answers):
+        augment(i, set())
+    return sorted((i, j) for j, i in owner.items())
+
+
 def _check_deadline(deadline: float) -> None:
     if time.monotonic() > deadline:
         raise CheckTimeout
@@ -394,17 +529,11 @@ def _compare_rational(ref: Expression, ans: Expression, options: GradeOptions,
         except NotExact:
             return None
         if a != r:
-            return Outcome(False, _feedback_ratio(a, r))
+            return Outcome(False, None)
         compared += 1
         if compared >= 4:
             return Outcome(True)
     return None if compared == 0 else Outcome(True)
-
-
-def _feedback_ratio(a: Fraction, r: Fraction) -> str | None:
-    if r != 0 and a == -r:
-        return "Your answer has the opposite sign of the expected answer."
-    return None
 
 
 def _mp_point(names: tuple[str, ...], column: np.ndarray) -> dict[str, Any]:
@@ -455,7 +584,7 @@ def _compare_constants(ref: Expression, ans: Expression, options: GradeOptions,
                 a = evaluate_exact(ans.node, {})
             except Undefined:
                 return Outcome(False, "Your answer is undefined (for example, a division by zero).")
-            return Outcome(a == r, None if a == r else _feedback_ratio(a, r))
+            return Outcome(a == r)
         except (NotExact, Undefined):
             pass
     if exact:
@@ -559,19 +688,6 @@ def _feedback_numeric(a: np.ndarray, r: np.ndarray, ans: Expression, ref: Expres
     if extra:
         return _feedback_names(extra)
     with np.errstate(all="ignore"):
-        nonzero = np.abs(r) > 1e-9
-        if nonzero.sum() >= 1:
-            if np.allclose(a[nonzero], -r[nonzero], rtol=1e-6, atol=0):
-                return "Your answer has the opposite sign of the expected answer."
-            ratio = a[nonzero] / r[nonzero]
-            if (
-                nonzero.sum() >= 2
-                and np.allclose(ratio, ratio[0], rtol=1e-6, atol=0)
-                and abs(ratio[0]) > 0
-                and abs(ratio[0] - 1) > 1e-6
-                and ref.names
-            ):
-                return "Your answer is off by a constant factor."
         if not ans.exact:
             relative = np.abs(a - r) / np.maximum(np.abs(r), 1e-300)
             if np.all(relative < 1e-2):

@@ -1,0 +1,202 @@
+"""Feedback that finds the mistake: common slips behind a wrong answer, said in one sentence.
+
+Only ever called for an answer already graded incorrect, and only to choose its feedback: a
+detection can never turn a wrong answer right. Each slip is tested by rewriting the answer (or the
+reference) and comparing again with the same checker, so "equal up to the slip" means exactly what
+"equal" means everywhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from ..errors import InputError
+from ..language import ast
+from .options import GradeOptions
+
+if TYPE_CHECKING:
+    from .equivalence import Checker, Expression
+
+__all__ = ["find_slip"]
+
+TRIG = {"sin", "cos", "tan", "cot"}
+MAX_CALCULUS_SIZE = 30
+
+SIGN = "Your answer has the opposite sign of the expected answer."
+FACTOR = "Your answer is off by a constant factor."
+OFFSET = "Your answer differs from the expected answer by a constant."
+LOG_FOR_LN = "You used log (base 10) where the natural logarithm ln is needed."
+LN_FOR_LOG = "You used ln (natural logarithm) where log (base 10) is needed."
+DEGREES = "It looks like you worked in degrees; angles here are in radians."
+MISSING_TERM = "A term is missing from your answer."
+DERIVATIVE = "Your answer is the derivative of the expected answer."
+ANTIDERIVATIVE = "The derivative of your answer is the expected answer: differentiate it."
+
+
+def find_slip(checker: Checker, ref: Expression, learner: Expression, options: GradeOptions,
+              deadline: float) -> str | None:
+    """The first common slip that explains `learner` against `ref`, or None."""
+    rewrites = _rewrites(checker, ref, learner)
+    for message, candidate in rewrites[:_specific_count(rewrites)]:
+        if _equal(checker, candidate, options, deadline):
+            return message
+    numeric = _numeric_slip(checker, ref, learner, options, deadline)
+    if numeric is not None:
+        return numeric
+    for message, candidate in rewrites[_specific_count(rewrites):]:
+        if _equal(checker, candidate, options, deadline):
+            return message
+    for message, candidate in _calculus(checker, ref, learner):
+        if _equal(checker, candidate, options, deadline):
+            return message
+    return None
+
+
+def _specific_count(rewrites: list[tuple[str, tuple[Expression, Expression]]]) -> int:
+    """Rewrites that name a more specific slip than sign/factor/offset come first."""
+    return sum(1 for message, _ in rewrites if message in (LOG_FOR_LN, LN_FOR_LOG, DEGREES))
+
+
+def _equal(checker: Checker, pair: tuple[Expression, Expression], options: GradeOptions,
+           deadline: float) -> bool:
+    try:
+        return checker.compare(pair[0], pair[1], options, deadline).equal
+    except InputError:
+        return False
+
+
+def _numeric_slip(checker: Checker, ref: Expression, learner: Expression,
+                  options: GradeOptions, deadline: float) -> str | None:
+    names = tuple(sorted(ref.names | learner.names))
+    if not names or learner.names - ref.names:
+        return None
+    samples = checker.samples(ref, options, names, deadline)
+    if samples.values.size < 2:
+        return None
+    fn = checker.compiled(learner, names)
+    with np.errstate(all="ignore"):
+        a, _ = fn(samples.points)
+        r = samples.values
+        ok = np.isfinite(a) & np.isfinite(r)
+        a, r = a[ok], r[ok]
+        if a.size < 2:
+            return None
+        nonzero = np.abs(r) > 1e-9
+        if nonzero.sum() >= 2:
+            if np.allclose(a[nonzero], -r[nonzero], rtol=1e-6, atol=0):
+                return SIGN
+            ratio = a[nonzero] / r[nonzero]
+            if np.allclose(ratio, ratio[0], rtol=1e-6, atol=0) and abs(ratio[0] - 1) > 1e-6:
+                return FACTOR
+        difference = a - r
+        scale = max(float(np.max(np.abs(r))), 1.0)
+        if (
+            np.allclose(difference, difference[0], rtol=1e-6, atol=1e-9 * scale)
+            and abs(difference[0]) > 1e-9 * scale
+        ):
+            return OFFSET
+    return None
+
+
+def _rewrites(checker: Checker, ref: Expression, learner: Expression
+              ) -> list[tuple[str, tuple[Expression, Expression]]]:
+    from .equivalence import Expression
+
+    def derived(tag: str, node: ast.Node, base: Expression) -> Expression:
+        return Expression.from_node(f"{base.text}\x00{tag}", node)
+
+    candidates: list[tuple[str, tuple[Expression, Expression]]] = []
+    if "log" in learner.functions:
+        node = _rename_calls(learner.node, {"log": "ln"})
+        candidates.append((LOG_FOR_LN, (ref, derived("ln-for-log", node, learner))))
+    if "ln" in learner.functions:
+        node = _rename_calls(learner.node, {"ln": "log"})
+        candidates.append((LN_FOR_LOG, (ref, derived("log-for-ln", node, learner))))
+    if learner.functions & TRIG:
+        node = _map_calls(learner.node, TRIG, lambda call: dataclasses.replace(
+            call, args=(ast.Call(call.start, call.end, "rad", call.args, call.name_end),)))
+        candidates.append((DEGREES, (ref, derived("radians", node, learner))))
+    terms = _terms(ref.node)
+    if len(terms) >= 2:
+        for i, term in enumerate(terms):
+            node = ast.Binary(ref.node.start, ref.node.end, "-", ref.node, term)
+            candidates.append((MISSING_TERM, (derived(f"without-{i}", node, ref), learner)))
+    return candidates
+
+
+def _calculus(checker: Checker, ref: Expression, learner: Expression
+              ) -> list[tuple[str, tuple[Expression, Expression]]]:
+    """Derivative of the reference, and the reference as the derivative of the answer."""
+    if len(ref.names) != 1 or not learner.names <= ref.names:
+        return []
+    if max(_size(ref.node), _size(learner.node)) > MAX_CALCULUS_SIZE:
+        return []  # SymPy's diff of large products is slow, and the slip is rare there
+    import sympy as sp
+
+    from ..language.builder import build_sympy
+    from .printer import NotPrintable, to_learner
+
+    (name,) = ref.names
+    variable = sp.Symbol(name, real=True)
+    symbols: dict[str, Any] = {name: variable}
+    out = []
+    try:
+        reference = build_sympy(ref.node, symbols=symbols)
+        answer = build_sympy(learner.node, symbols=symbols)
+        for message, expression, against in (
+            (DERIVATIVE, sp.diff(reference, variable), learner),
+            (ANTIDERIVATIVE, sp.diff(answer, variable), ref),
+        ):
+            derived = checker.reference(to_learner(expression))
+            if message == DERIVATIVE:
+                out.append((message, (derived, against)))
+            else:
+                out.append((message, (against, derived)))
+    except (NotPrintable, InputError, ValueError, TypeError):
+        return out
+    except Exception:  # noqa: BLE001 - SymPy may fail on odd inputs; feedback is optional
+        return out
+    return out
+
+
+def _size(node: ast.Node) -> int:
+    return sum(1 for _ in ast.walk(node))
+
+
+def _terms(node: ast.Node) -> list[ast.Node]:
+    """Top-level terms of a sum, each carrying its sign."""
+    node = ast.strip_groups(node)
+    if isinstance(node, ast.Binary) and node.op in "+-":
+        right = node.right if node.op == "+" else ast.Unary(
+            node.right.start, node.right.end, "-", node.right)
+        return _terms(node.left) + [right]
+    return [node]
+
+
+def _rename_calls(node: ast.Node, names: dict[str, str]) -> ast.Node:
+    return _map_calls(node, set(names), lambda call: dataclasses.replace(
+        call, name=names[call.name]))
+
+
+def _map_calls(node: ast.Node, names: set[str],
+               change: Callable[[ast.Call], ast.Node]) -> ast.Node:
+    """A copy of the tree with every call to one of `names` replaced by `change(call)`."""
+    if isinstance(node, ast.Call):
+        args = tuple(_map_calls(arg, names, change) for arg in node.args)
+        call = dataclasses.replace(node, args=args)
+        return change(call) if node.name in names else call
+    if isinstance(node, ast.Binary):
+        return dataclasses.replace(node, left=_map_calls(node.left, names, change),
+                                   right=_map_calls(node.right, names, change))
+    if isinstance(node, ast.Unary):
+        return dataclasses.replace(node, operand=_map_calls(node.operand, names, change))
+    if isinstance(node, ast.Group):
+        return dataclasses.replace(node, inner=_map_calls(node.inner, names, change))
+    if isinstance(node, ast.Sequence):
+        return dataclasses.replace(
+            node, items=tuple(_map_calls(item, names, change) for item in node.items))
+    return node
