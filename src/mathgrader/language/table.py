@@ -62,7 +62,8 @@ class ConstantSpec:
 
 
 def _apply(name: str) -> str:
-    return rf"\operatorname{{{name}}}\left({{0}}\right)"
+    # Templates go through str.format, so the braces of \operatorname{...} are doubled.
+    return rf"\operatorname{{{{{name}}}}}\left({{0}}\right)"
 
 
 def _std(name: str) -> str:
@@ -121,7 +122,8 @@ _FUNCTIONS = [
         "Basic numeric functions",
         "greatest common divisor; two arguments, or one list: gcd((a, b, c))", "gcd(8, 12)",
         list_form=True),
-    _fn("lcm", 2, 2, lambda sp, *a: _gcd_like(sp, "lcm", *a), r"\operatorname{lcm}\left({args}\right)",
+    _fn("lcm", 2, 2, lambda sp, *a: _gcd_like(sp, "lcm", *a),
+        r"\operatorname{{lcm}}\left({args}\right)",
         "Basic numeric functions",
         "least common multiple; two arguments, or one list: lcm((a, b, c))", "lcm(4, 6)",
         list_form=True),
@@ -170,7 +172,8 @@ _FUNCTIONS = [
         "inverse hyperbolic sine", "asinh(x)"),
     _fn("atan", 1, 1, lambda sp, a: sp.atan(a), _apply("atan"), "Trigonometry",
         "inverse tangent", "atan(1)"),
-    _fn("atan2", 2, 2, lambda sp, y, x: sp.atan2(y, x), r"\operatorname{atan2}\left({0}, {1}\right)",
+    _fn("atan2", 2, 2, lambda sp, y, x: sp.atan2(y, x),
+        r"\operatorname{{atan2}}\left({0}, {1}\right)",
         "Trigonometry", "atan2(y, x): the angle of the point (x, y), in (-pi, pi]",
         "atan2(-1, 1)"),
     _fn("atanh", 1, 1, lambda sp, a: sp.atanh(a), _apply("atanh"), "Trigonometry",
@@ -184,9 +187,9 @@ _FUNCTIONS = [
         "phase (angle) of a complex number, in radians", "arg(-1)"),
     _fn("conjugate", 1, 1, lambda sp, a: sp.conjugate(a), r"\overline{{{0}}}", "Complex numbers",
         "complex conjugate", "conjugate(2 + 3*I)", style="conjugate"),
-    _fn("im", 1, 1, lambda sp, a: sp.im(a), r"\operatorname{Im}\left({0}\right)",
+    _fn("im", 1, 1, lambda sp, a: sp.im(a), r"\operatorname{{Im}}\left({0}\right)",
         "Complex numbers", "imaginary part", "im(2 + 3*I)"),
-    _fn("re", 1, 1, lambda sp, a: sp.re(a), r"\operatorname{Re}\left({0}\right)",
+    _fn("re", 1, 1, lambda sp, a: sp.re(a), r"\operatorname{{Re}}\left({0}\right)",
         "Complex numbers", "real part", "re(2 + 3*I)"),
     # Other functions
     _fn("erf", 1, 1, lambda sp, a: sp.erf(a), _apply("erf"), "Other functions",
@@ -200,18 +203,22 @@ FUNCTIONS: MappingProxyType[str, FunctionSpec] = MappingProxyType({f.name: f for
 
 _CONSTANTS = [
     ConstantSpec("Catalan", lambda sp: sp.Catalan, r"G", "<mi>G</mi>", "Catalan's constant"),
-    ConstantSpec("E", lambda sp: sp.E, r"e", "<mi>e</mi>", "Euler's number, 2.71828... (uppercase)"),
+    # Upright e and i, so E and I never look like the variables e and i.
+    ConstantSpec("E", lambda sp: sp.E, r"\mathrm{e}", '<mi mathvariant="normal">e</mi>',
+                 "Euler's number, 2.71828... (uppercase)"),
     ConstantSpec("EulerGamma", lambda sp: sp.EulerGamma, r"\gamma", "<mi>&#x3B3;</mi>",
                  "the Euler-Mascheroni constant, 0.57721..."),
     ConstantSpec("GoldenRatio", lambda sp: sp.GoldenRatio, r"\phi", "<mi>&#x3C6;</mi>",
                  "the golden ratio, (1 + sqrt(5))/2"),
-    ConstantSpec("I", lambda sp: sp.I, r"i", "<mi>i</mi>", "the imaginary unit, sqrt(-1) (uppercase)"),
-    ConstantSpec("J", lambda sp: sp.I, r"i", "<mi>i</mi>", "the imaginary unit, same as I"),
+    ConstantSpec("I", lambda sp: sp.I, r"\mathrm{i}", '<mi mathvariant="normal">i</mi>',
+                 "the imaginary unit, sqrt(-1) (uppercase)"),
+    ConstantSpec("J", lambda sp: sp.I, r"\mathrm{i}", '<mi mathvariant="normal">i</mi>',
+                 "the imaginary unit, same as I"),
     ConstantSpec("nan", lambda sp: sp.nan, r"\mathrm{NaN}", "<mi>NaN</mi>", "not a number"),
     ConstantSpec("oo", lambda sp: sp.oo, r"\infty", "<mi>&#x221E;</mi>", "infinity"),
     ConstantSpec("pi", lambda sp: sp.pi, r"\pi", "<mi>&#x3C0;</mi>", "pi, 3.14159..."),
-    ConstantSpec("zoo", lambda sp: sp.zoo, r"\tilde{\infty}", "<mover><mi>&#x221E;</mi><mo>~</mo></mover>",
-                 "complex infinity"),
+    ConstantSpec("zoo", lambda sp: sp.zoo, r"\tilde{\infty}",
+                 "<mover><mi>&#x221E;</mi><mo>~</mo></mover>", "complex infinity"),
 ]
 
 CONSTANTS: MappingProxyType[str, ConstantSpec] = MappingProxyType({c.name: c for c in _CONSTANTS})

@@ -1,0 +1,74 @@
+"""The preview: what the grader sees in a learner's text, before any grading.
+
+Owns the `Preview` value (LaTeX, MathML, explicit plain text, the variables used and warnings
+about names that are probably meant as constants) and the `preview()` entry point used by the
+API, the CLI and the quiz pages. A preview parses and draws the tree, nothing more: it never
+evaluates, so `10^10^10` previews as fast as `x`, and it never imports SymPy or NumPy.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from dataclasses import dataclass
+from typing import Any
+
+from . import ast
+from .parser import parse_tree
+from .render import to_latex, to_mathml, to_text
+from .table import VARIABLE_WARNINGS
+
+__all__ = ["Preview", "preview"]
+
+
+@dataclass(frozen=True)
+class Preview:
+    latex: str
+    mathml: str  # a complete <math> element, display="block"
+    text: str  # the learner syntax with the grader's reading made explicit
+    variables: list[str]  # sorted names of the variables (constants such as pi excluded)
+    warnings: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "latex": self.latex,
+            "mathml": self.mathml,
+            "text": self.text,
+            "variables": list(self.variables),
+            "warnings": list(self.warnings),
+        }
+
+
+def preview(text: str, *, variables: Collection[str] = (), allow_list: bool = False) -> Preview:
+    """Parse `text` and draw it as typed; raises `InputError` for text that does not parse.
+
+    `variables` are the names the question declares: no warning is given for those (a question
+    about a variable e means e). `allow_list` accepts a comma-separated list of items.
+
+    >>> p = preview("-x^2 + e")
+    >>> p.text, p.latex, p.variables
+    ('-(x^2) + e', '-x^{2} + e', ['e', 'x'])
+    >>> p.warnings
+    ["e is a variable here; Euler's number is E (uppercase)"]
+    """
+    parsed = parse_tree(text, variables=variables, allow_list=allow_list)
+    names = sorted(
+        {
+            node.name
+            for item in parsed.items
+            for node in ast.walk(item)
+            if isinstance(node, ast.Name)
+        }
+    )
+    declared = set(variables)
+    warnings = [
+        VARIABLE_WARNINGS[name]
+        for name in names
+        if name in VARIABLE_WARNINGS and name not in declared
+    ]
+    return Preview(
+        latex=to_latex(*parsed.items),
+        mathml=to_mathml(*parsed.items),
+        text=to_text(*parsed.items),
+        variables=names,
+        warnings=warnings,
+    )
