@@ -222,6 +222,123 @@ def grade_batch(
             sink.close()
 
 
+key_app = typer.Typer(help="Answer keys: lint, create, extend and show quiz keys.",
+                      no_args_is_help=True)
+app.add_typer(key_app, name="key")
+
+
+@key_app.command("lint")
+def key_lint(
+    files: Annotated[list[Path], typer.Argument(help="Answer-key TOML files.")],
+) -> None:
+    """Check keys: every accept example must grade correct, every reject example must not.
+
+    Exit 0 when all hold, 1 when an example fails, 2 when a file is unusable.
+    """
+    from ..keys import KeyProblem, load_key
+    from ..keys.lint import lint_key
+
+    unusable = failed = False
+    for path in files:
+        try:
+            key = load_key(path)
+        except KeyProblem as exc:
+            _echo(f"error {exc}")
+            unusable = True
+            continue
+        for report in lint_key(key):
+            _echo(report.line())
+            failed |= not report.ok
+    if unusable:
+        raise typer.Exit(EXIT_UNUSABLE)
+    if failed:
+        raise typer.Exit(EXIT_NOT_CORRECT)
+
+
+@key_app.command("new")
+def key_new(
+    file: Annotated[Path, typer.Argument(help="The key file to create.")],
+    quiz: Annotated[str, typer.Option("--quiz", help="Quiz id, e.g. calc1-week2.")],
+    title: Annotated[str, typer.Option("--title", help="Quiz title.")],
+) -> None:
+    """Create an answer key with its [quiz] table."""
+    from ..keys import KeyProblem
+    from ..keys.edit import new_key
+
+    try:
+        new_key(file, quiz, title)
+    except KeyProblem as exc:
+        raise _fail(str(exc)) from None
+    _echo(f"created {file}")
+
+
+@key_app.command("add")
+def key_add(
+    file: Annotated[Path, typer.Argument(help="The key file to extend.")],
+    question_id: Annotated[str, typer.Option("--id", help="Question id, unique in the quiz.")],
+    answer: Annotated[str, typer.Option("--answer", help="The reference answer.")],
+    prompt: Annotated[str | None, typer.Option(help="The question shown to learners.")] = None,
+    variable: Annotated[
+        list[str] | None, typer.Option("--variable", help="NAME=DOMAIN, repeatable.")
+    ] = None,
+    accept: Annotated[
+        list[str] | None, typer.Option("--accept", help="An answer that must grade correct.")
+    ] = None,
+    reject: Annotated[
+        list[str] | None, typer.Option("--reject", help="An answer that must not.")
+    ] = None,
+) -> None:
+    """Add a question; the file's comments and layout are kept."""
+    from ..keys import KeyProblem
+    from ..keys.edit import add_question
+
+    question: dict[str, Any] = {"id": question_id}
+    if prompt is not None:
+        question["prompt"] = prompt
+    question["answer"] = answer
+    if variable:
+        question["variables"] = _parse_variables(variable)
+    question["accept"] = list(accept or [])
+    question["reject"] = list(reject or [])
+    try:
+        add_question(file, question)
+    except KeyProblem as exc:
+        raise _fail(str(exc)) from None
+    _echo(f"added {question_id} to {file}")
+
+
+@key_app.command("show")
+def key_show(file: Annotated[Path, typer.Argument(help="An answer-key TOML file.")]) -> None:
+    """Show each question with the preview of its reference answer."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from ..errors import InputError
+    from ..keys import KeyProblem, load_key
+    from ..language.preview import preview as make_preview
+
+    try:
+        key = load_key(file)
+    except KeyProblem as exc:
+        raise _fail(str(exc)) from None
+    table = Table(title=f"{key.title} ({key.quiz})", show_lines=True)
+    for column in ("question", "prompt", "answer", "grader reads", "options"):
+        table.add_column(column, overflow="fold")
+    for question in key.questions:
+        shown = []
+        for reference in question.references:
+            try:
+                shown.append(make_preview(reference, allow_list=True).text)
+            except InputError as exc:  # pragma: no cover - keys are validated on load
+                shown.append(f"error: {exc.message}")
+        options = {k: v for k, v in question.options.items() if k != "answers"}
+        table.add_row(
+            question.id, question.prompt, "\n".join(question.references), "\n".join(shown),
+            ", ".join(f"{k}={v}" for k, v in options.items()) or "-",
+        )
+    Console(highlight=False).print(table)
+
+
 @app.command()
 def demo() -> None:
     """Preview and grade a few answers (what `make run` shows until the service exists)."""
