@@ -21,7 +21,8 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
-	$(BIN)/python -m pytest src tests
+	$(BIN)/mathgrader key lint examples/*.toml
+	$(BIN)/python -m pytest src tests README.md
 
 conformance: $(STAMP)
 	$(BIN)/python scripts/conformance.py $(CONFORMANCE)

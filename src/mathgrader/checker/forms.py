@@ -105,17 +105,21 @@ def _is_factored(node: ast.Node) -> bool:
 
 
 def _irreducible(node: ast.Node) -> bool:
-    """A polynomial factor that does not factor over the rationals (others count as factored)."""
+    """A factor that does not factor further over the rationals."""
     import sympy as sp
 
     from ..language.builder import build_sympy
 
     expr = build_sympy(node)
-    if not expr.is_polynomial():
-        return True
     try:
-        _, factors = sp.factor_list(sp.expand(expr))
-    except (sp.PolynomialError, NotImplementedError):
+        if expr.is_polynomial():
+            _, factors = sp.factor_list(sp.expand(expr))
+        else:
+            factors = [(f, 1) for f in sp.Mul.make_args(sp.factor(expr))]
+            factors = [(b, int(e)) if e.is_Integer else (f, 1)
+                       for f in (f for f, _ in factors)
+                       for b, e in [f.as_base_exp()]]
+    except (sp.PolynomialError, NotImplementedError, ValueError):
         return True
     nonconstant = [(f, m) for f, m in factors if f.free_symbols]
     return len(nonconstant) <= 1 and all(m == 1 for _, m in nonconstant)

@@ -40,25 +40,16 @@ ANTIDERIVATIVE = "The derivative of your answer is the expected answer: differen
 def find_slip(checker: Checker, ref: Expression, learner: Expression, options: GradeOptions,
               deadline: float) -> str | None:
     """The first common slip that explains `learner` against `ref`, or None."""
-    rewrites = _rewrites(checker, ref, learner)
-    for message, candidate in rewrites[:_specific_count(rewrites)]:
+    for message, candidate in _rewrites(checker, ref, learner):
         if _equal(checker, candidate, options, deadline):
             return message
     numeric = _numeric_slip(checker, ref, learner, options, deadline)
     if numeric is not None:
         return numeric
-    for message, candidate in rewrites[_specific_count(rewrites):]:
-        if _equal(checker, candidate, options, deadline):
-            return message
     for message, candidate in _calculus(checker, ref, learner):
         if _equal(checker, candidate, options, deadline):
             return message
     return None
-
-
-def _specific_count(rewrites: list[tuple[str, tuple[Expression, Expression]]]) -> int:
-    """Rewrites that name a more specific slip than sign/factor/offset come first."""
-    return sum(1 for message, _ in rewrites if message in (LOG_FOR_LN, LN_FOR_LOG, DEGREES))
 
 
 def _equal(checker: Checker, pair: tuple[Expression, Expression], options: GradeOptions,
