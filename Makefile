@@ -28,6 +28,7 @@ conformance: $(STAMP)
 	$(BIN)/python scripts/conformance.py $(CONFORMANCE)
 
 bench: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[dev,bench]'
 	$(BIN)/python benchmarks/grading.py
 
 clean:

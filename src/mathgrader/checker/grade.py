@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
 from .options import GradeOptions
+
+if TYPE_CHECKING:
+    from .equivalence import Checker
 
 __all__ = ["VERDICTS", "Grade", "grade", "grade_item"]
 
@@ -53,13 +56,17 @@ def grade(reference: str, answer: str, **options: Any) -> Grade:
     return grade_with(reference, answer, parsed_options)
 
 
-def grade_with(reference: str, answer: str, options: GradeOptions) -> Grade:
+def grade_with(reference: str, answer: str, options: GradeOptions,
+               checker: Checker | None = None) -> Grade:
+    """Grade with validated options; `checker` holds the caches (a process default if None)."""
     from .equivalence import check
 
+    if checker is not None:
+        return checker.check(reference, answer, options)
     return check(reference, answer, options)
 
 
-def grade_item(item: Any) -> Grade:
+def grade_item(item: Any, checker: Checker | None = None) -> Grade:
     """Grade one decoded JSON item `{"reference", "answer", "options"}`.
 
     Never raises on bad data: a malformed item is verdict `error`.
@@ -75,7 +82,7 @@ def grade_item(item: Any) -> Grade:
         options = GradeOptions.from_mapping(item.get("options") or {})
     except ConfigError as exc:
         return Grade("error", 0.0, exc.message, exc.to_dict())
-    return grade_with(reference, answer, options)
+    return grade_with(reference, answer, options, checker)
 
 
 def _bad_item(message: str) -> Grade:

@@ -1,0 +1,545 @@
+"""Grading throughput: mathgrader against two baselines, timed in one process and one run.
+
+Graders, each on one worker (this process):
+
+- naive: both sides parsed with `mathgrader.parse`, then `sympy.simplify(a - b) == 0`; a per-item
+  cap (default 2 s, mathgrader's own default budget) keeps a run bounded, and a capped item
+  counts as a wrong verdict. It runs on a seeded sample of each workload: it keeps no state
+  between items, so its rate on a sample estimates its rate on the whole workload.
+- lambdify: the reference parsed, lambdified and evaluated once at 10 seeded random points of
+  its variables' domains (cached per reference and options); the answer parsed and lambdified
+  per item and compared at the points where the reference is defined with `np.isclose`.
+- mathgrader: `grade_item` on a fresh `Checker` (empty caches) for each workload.
+
+Workloads come from `workload.py`: `unique` (every labelled answer once) and `realistic` (a
+batch where many learners type the same answers). Throughput ratios compare rates measured
+on the same workload in this run. Results go to `benchmarks/results/grading.json` (and a PNG
+chart when matplotlib is installed); a markdown table is printed for the README.
+
+    .venv/bin/python benchmarks/grading.py [--quick] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import cProfile
+import datetime as dt
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import random
+import shlex
+import signal
+import subprocess
+import sys
+import time
+import traceback
+import zlib
+from collections import Counter
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sympy
+from sympy.core.cache import clear_cache
+from workload import DEFAULT_LEARNERS, DEFAULT_SEED, KINDS, batch_items, unique_items
+
+import mathgrader
+from mathgrader import InputError
+from mathgrader.checker import equivalence
+from mathgrader.checker.grade import grade_item
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+POINTS = 10
+AIM_RATIO = 50.0
+AIM_P99_MS = 5.0
+
+# Expressions outside the workload: they load SymPy's, NumPy's and mpmath's lazily imported
+# parts and build the parser before anything is timed.
+WARMUP = [
+    {"reference": "u^2 + 1", "answer": "1 + u*u", "options": {}},
+    {"reference": "sin(u)^2", "answer": "1 - cos(u)^2", "options": {}},
+    {"reference": "exp(u)/u", "answer": "E^u/u", "options": {}},
+    {"reference": "sqrt(w)", "answer": "w^(1/2)", "options": {"variables": {"w": "positive"}}},
+    {"reference": "ln(w)", "answer": "log(w)", "options": {"variables": {"w": "positive"}}},
+    {"reference": "1/7", "answer": "0.142857", "options": {"relative_tolerance": 1e-3}},
+    {"reference": "-oo", "answer": "-oo", "options": {}},
+    {"reference": "pi/3", "answer": "acos(1/2)", "options": {}},
+    {"reference": "u", "answer": "2u", "options": {}},
+]
+
+
+# ----------------------------------------------------------------------------------- graders
+
+class _CapExceeded(BaseException):
+    """Raised from the timer signal; a BaseException, so no `except Exception` swallows it."""
+
+
+@contextlib.contextmanager
+def _capped(seconds: float) -> Iterator[None]:
+    def on_alarm(signum: int, frame: Any) -> None:
+        raise _CapExceeded
+
+    previous = signal.signal(signal.SIGALRM, on_alarm)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+class NaiveGrader:
+    """`simplify(a - b) == 0`, what a first grader usually is."""
+
+    name = "naive"
+
+    def __init__(self, cap: float) -> None:
+        self.cap = cap
+
+    def reset(self) -> None:
+        clear_cache()
+
+    def grade(self, item: dict[str, Any]) -> str:
+        try:
+            with _capped(self.cap):
+                try:
+                    answer = mathgrader.parse(item["answer"])
+                except InputError:
+                    return "invalid"
+                reference = mathgrader.parse(item["reference"])
+                return "correct" if sympy.simplify(reference - answer) == 0 else "incorrect"
+        except _CapExceeded:
+            return "timeout"
+        except Exception:  # a baseline's crash is a wrong verdict, not the end of the run
+            return "error"
+
+
+class LambdifyGrader:
+    """Numeric sampling with the reference compiled once: the usual second attempt."""
+
+    name = "lambdify"
+
+    def __init__(self) -> None:
+        self.references: dict[tuple[str, str], tuple[dict[str, Any], list[Any], Any, Any]] = {}
+
+    def reset(self) -> None:
+        self.references.clear()
+        clear_cache()
+
+    def _reference(self, text: str, options: dict[str, Any]) -> tuple[
+        dict[str, Any], list[Any], Any, Any
+    ]:
+        key = (text, json.dumps(options, sort_keys=True))
+        if key not in self.references:
+            expr = mathgrader.parse(text)
+            symbols = sorted(expr.free_symbols, key=lambda s: s.name)
+            rng = np.random.default_rng(zlib.crc32(key[0].encode() + key[1].encode()))
+            domains = options.get("variables") or {}
+            points = [_sample(rng, domains.get(s.name, "real")) for s in symbols]
+            fn = sympy.lambdify(symbols, expr, "numpy")
+            with np.errstate(all="ignore"):
+                values = np.broadcast_to(np.asarray(fn(*points), dtype=complex), (POINTS,))
+            keep = ~np.isnan(values)
+            by_name = {s.name: s for s in symbols}
+            self.references[key] = (by_name, points, values[keep], keep)
+        return self.references[key]
+
+    def grade(self, item: dict[str, Any]) -> str:
+        options = item.get("options") or {}
+        try:
+            by_name, points, values, keep = self._reference(item["reference"], options)
+            try:
+                answer = mathgrader.parse(item["answer"])
+            except InputError:
+                return "invalid"
+            if any(s.name not in by_name for s in answer.free_symbols):
+                return "incorrect"
+            fn = sympy.lambdify(list(by_name.values()), answer, "numpy")
+            with np.errstate(all="ignore"):
+                got = np.broadcast_to(np.asarray(fn(*points), dtype=complex), (POINTS,))[keep]
+            rtol, atol = options.get("relative_tolerance"), options.get("absolute_tolerance")
+            if rtol is None and atol is None:
+                rtol, atol = 1e-5, 1e-8  # np.isclose's defaults
+            close = np.isclose(got, values, rtol=rtol or 0.0, atol=atol or 0.0)
+            return "correct" if bool(close.all()) else "incorrect"
+        except Exception:  # a baseline's crash is a wrong verdict, not the end of the run
+            return "error"
+
+
+def _sample(rng: np.random.Generator, domain: Any) -> np.ndarray:
+    if isinstance(domain, list):
+        return rng.uniform(domain[0], domain[1], POINTS)
+    if domain == "positive":
+        return rng.uniform(0.1, 3.0, POINTS)
+    if domain == "integer":
+        return rng.integers(-6, 7, POINTS).astype(float)
+    return rng.uniform(-3.0, 3.0, POINTS)
+
+
+class MathGrader:
+    """`grade_item` with empty caches at the start of each workload."""
+
+    name = "mathgrader"
+
+    def __init__(self) -> None:
+        self.crashes: list[str] = []
+        self.checker = equivalence.Checker()
+
+    def reset(self) -> None:
+        self.checker = equivalence.Checker()  # empty caches
+        clear_cache()
+
+    def grade(self, item: dict[str, Any]) -> str:
+        try:
+            return grade_item(item, self.checker).verdict
+        except Exception:  # a bug: reported, and counted as a wrong verdict
+            if len(self.crashes) < 5:
+                self.crashes.append(f"{item['reference']!r} / {item['answer']!r}: "
+                                    + traceback.format_exc(limit=-3))
+            return "exception"
+
+
+Grader = NaiveGrader | LambdifyGrader | MathGrader
+
+
+# ---------------------------------------------------------------------------------- measuring
+
+def run(grader: Grader, items: list[dict[str, Any]]) -> dict[str, Any]:
+    """Grade every item once, in order: verdicts, and wall and CPU time per item and in all.
+
+    CPU time (this process's) is what one worker spends whatever else the machine runs; wall
+    time is what a user waits, and swells when other processes compete for the cores.
+    """
+    grader.reset()
+    clock, cpu_clock = time.perf_counter, time.process_time
+    wall_each, cpu_each = np.empty(len(items)), np.empty(len(items))
+    verdicts = []
+    start, cpu_start = clock(), cpu_clock()
+    for i, item in enumerate(items):
+        t0, c0 = clock(), cpu_clock()
+        verdicts.append(grader.grade(item))
+        cpu_each[i] = cpu_clock() - c0
+        wall_each[i] = clock() - t0
+    wall, cpu = clock() - start, cpu_clock() - cpu_start
+    return summarise(items, verdicts, wall_each * 1e3, cpu_each * 1e3, wall, cpu)
+
+
+def summarise(items: list[dict[str, Any]], verdicts: list[str], ms: np.ndarray,
+              cpu_ms: np.ndarray, wall: float, cpu: float) -> dict[str, Any]:
+    right = np.array([v == item["expect"] for v, item in zip(verdicts, items, strict=True)])
+    by_label = {}
+    for label in ("correct", "incorrect", "invalid"):
+        mask = np.array([item["expect"] == label for item in items])
+        if mask.any():
+            by_label[label] = {"items": int(mask.sum()), "accuracy": float(right[mask].mean()),
+                               **_latency(ms[mask])}
+    by_kind = {}
+    for kind in KINDS:
+        mask = np.array([item["kind"] == kind for item in items])
+        if mask.any():
+            by_kind[kind] = {"items": int(mask.sum()), **_latency(ms[mask]),
+                             "cpu_p99": float(np.percentile(cpu_ms[mask], 99)),
+                             "accuracy": float(right[mask].mean())}
+    wrong: Counter[tuple[str, str, str, str, str]] = Counter(
+        (item["reference"], item["answer"], json.dumps(item["options"], sort_keys=True),
+         item["expect"], verdict)
+        for item, verdict, ok in zip(items, verdicts, right, strict=True) if not ok
+    )
+    mean, sd, n = float(ms.mean()), float(ms.std(ddof=1)) if len(ms) > 1 else 0.0, len(ms)
+    half = 1.96 * sd / math.sqrt(n)
+    return {
+        "items": n,
+        "distinct_items": len({(i["reference"], i["answer"], json.dumps(i["options"]))
+                               for i in items}),
+        "seconds": wall,
+        "cpu_seconds": cpu,
+        "items_per_second": n / wall,
+        "items_per_cpu_second": n / cpu,
+        # From the mean latency's normal 95% interval; matters for the sampled naive grader.
+        "items_per_second_ci95": [1e3 / (mean + half), 1e3 / (mean - half) if mean > half
+                                  else None],
+        "accuracy": float(right.mean()),
+        "accuracy_by_label": by_label,
+        "verdicts": dict(Counter(verdicts)),
+        "latency_ms": _latency(ms),
+        "cpu_latency_ms": _latency(cpu_ms),
+        "by_kind": by_kind,
+        "disagreements": [
+            {"reference": r, "answer": a, "options": json.loads(o), "expect": e, "verdict": v,
+             "count": c}
+            for (r, a, o, e, v), c in sorted(wrong.items(), key=lambda kv: -kv[1])
+        ],
+    }
+
+
+def _latency(ms: np.ndarray) -> dict[str, float]:
+    p50, p99 = np.percentile(ms, [50, 99])
+    return {"p50": float(p50), "p99": float(p99), "max": float(ms.max()),
+            "mean": float(ms.mean())}
+
+
+def sample(items: list[dict[str, Any]], n: int, seed: int) -> list[dict[str, Any]]:
+    """A seeded random sample that keeps the stream's order."""
+    if n >= len(items):
+        return list(items)
+    keep = sorted(random.Random(seed).sample(range(len(items)), n))
+    return [items[i] for i in keep]
+
+
+# ---------------------------------------------------------------------------------- reporting
+
+def machine() -> dict[str, Any]:
+    model = platform.processor()
+    with contextlib.suppress(OSError):
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    return {
+        "cores": os.cpu_count(),
+        "cpu": model,
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "sympy": sympy.__version__,
+        "mathgrader": mathgrader.__version__,
+        "git_commit": _git("rev-parse", "HEAD"),
+        "git_dirty": bool(_git("status", "--porcelain", "--", "src")),
+    }
+
+
+def _git(*args: str) -> str | None:
+    try:
+        out = subprocess.run(["git", *args], cwd=HERE, capture_output=True, text=True,
+                             check=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip()
+
+
+def ratios(runs: dict[str, dict[str, Any]], naive_sampled: bool) -> dict[str, Any]:
+    mine, naive, lam = runs["mathgrader"], runs["naive"], runs["lambdify"]
+    low, high = naive["items_per_second_ci95"]
+    out = {
+        "mathgrader/naive": mine["items_per_second"] / naive["items_per_second"],
+        "mathgrader/lambdify": mine["items_per_second"] / lam["items_per_second"],
+        "mathgrader/naive_cpu": mine["items_per_cpu_second"] / naive["items_per_cpu_second"],
+        "mathgrader/lambdify_cpu": mine["items_per_cpu_second"] / lam["items_per_cpu_second"],
+    }
+    if naive_sampled:  # the naive rate is an estimate: say how good
+        out["mathgrader/naive_ci95"] = [
+            mine["items_per_second"] / high if high else None, mine["items_per_second"] / low
+        ]
+    return out
+
+
+def table(results: dict[str, Any]) -> str:
+    rows = [
+        "| grader | workload | items timed | items/s | items/CPU-s | accuracy | p50 ms | p99 ms "
+        "| max ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for workload in ("realistic", "unique"):
+        for name in ("naive", "lambdify", "mathgrader"):
+            r = results["workloads"][workload]["runs"][name]
+            lat = r["latency_ms"]
+            rows.append(
+                f"| {name} | {workload} | {r['items']} | {r['items_per_second']:,.0f} | "
+                f"{r['items_per_cpu_second']:,.0f} | {r['accuracy']:.1%} | {lat['p50']:.2f} | "
+                f"{lat['p99']:.2f} | {lat['max']:.1f} |"
+            )
+    lines = ["\n".join(rows), ""]
+    for workload in ("realistic", "unique"):
+        ratio = results["workloads"][workload]["ratios"]
+        span = ""
+        if "mathgrader/naive_ci95" in ratio:
+            low, high = ratio["mathgrader/naive_ci95"]
+            span = (f", naive sampled: 95% interval {low:.0f}-{high:.0f}" if low
+                    else f", naive sampled: 95% interval above {high:.0f}")
+        lines.append(
+            f"- {workload}: mathgrader/naive **{ratio['mathgrader/naive']:.0f}x** "
+            f"(CPU time {ratio['mathgrader/naive_cpu']:.0f}x{span}); mathgrader/lambdify "
+            f"**{ratio['mathgrader/lambdify']:.1f}x** "
+            f"(CPU time {ratio['mathgrader/lambdify_cpu']:.1f}x)"
+        )
+    lines += ["", "Accuracy against the labels, unique workload (each answer once):", "",
+              "| grader | correct-labelled | incorrect-labelled | invalid-labelled |",
+              "|---|---:|---:|---:|"]
+    for name in ("naive", "lambdify", "mathgrader"):
+        by = results["workloads"]["unique"]["runs"][name]["accuracy_by_label"]
+        lines.append(f"| {name} | " + " | ".join(
+            f"{by[label]['accuracy']:.1%}" if label in by else "-"
+            for label in ("correct", "incorrect", "invalid")) + " |")
+    lines += ["", "mathgrader latency per check by kind (ms):", "",
+              "| kind | realistic items | p50 | p99 | p99 CPU | max | unique items | p50 | p99 "
+              "| p99 CPU | max |",
+              "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    real = results["workloads"]["realistic"]["runs"]["mathgrader"]["by_kind"]
+    uniq = results["workloads"]["unique"]["runs"]["mathgrader"]["by_kind"]
+    for kind in KINDS:
+        cells = []
+        for by in (real, uniq):
+            k = by.get(kind)
+            cells.append(f"{k['items']} | {k['p50']:.2f} | {k['p99']:.2f} | {k['cpu_p99']:.2f} "
+                         f"| {k['max']:.1f}" if k else "0 | - | - | - | -")
+        lines.append(f"| {kind} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def chart(results: dict[str, Any], path: Path) -> bool:
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    names = ("naive", "lambdify", "mathgrader")
+    workloads = ("realistic", "unique")
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    width = 0.26
+    for i, name in enumerate(names):
+        rates = [results["workloads"][w]["runs"][name]["items_per_second"] for w in workloads]
+        bars = left.bar(np.arange(len(workloads)) + (i - 1) * width, rates, width, label=name)
+        left.bar_label(bars, labels=[f"{r:,.0f}" for r in rates], fontsize=8)
+    left.set_yscale("log")
+    left.set_xticks(np.arange(len(workloads)), [f"{w} workload" for w in workloads])
+    left.set_ylabel("checks per second, one worker (log)")
+    ratio = results["workloads"]["realistic"]["ratios"]
+    left.set_title(f"Throughput: mathgrader {ratio['mathgrader/naive']:.0f}x naive, "
+                   f"{ratio['mathgrader/lambdify']:.1f}x lambdify (realistic)", fontsize=10)
+    left.legend()
+    by_kind = results["workloads"]["realistic"]["runs"]["mathgrader"]["by_kind"]
+    kinds = [k for k in KINDS if k in by_kind]
+    x = np.arange(len(kinds))
+    right.bar(x - 0.2, [by_kind[k]["p50"] for k in kinds], 0.4, label="p50")
+    right.bar(x + 0.2, [by_kind[k]["p99"] for k in kinds], 0.4, label="p99")
+    right.axhline(AIM_P99_MS, color="grey", linestyle="--", linewidth=1, label="p99 aim")
+    right.set_xticks(x, kinds, rotation=30)
+    right.set_ylabel("ms per check")
+    right.set_title("mathgrader latency by kind (realistic workload)", fontsize=10)
+    right.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+# ---------------------------------------------------------------------------------- profiling
+
+def profile(items: list[dict[str, Any]]) -> str:
+    """cProfile of mathgrader on the workload, fresh caches: top functions by cumulative time."""
+    grader = MathGrader()
+    grader.reset()
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for item in items:
+        grader.grade(item)
+    profiler.disable()
+    out = io.StringIO()
+    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats.sort_stats("cumulative").print_stats(35)
+    stats.sort_stats("tottime").print_stats(20)
+    return out.getvalue()
+
+
+# --------------------------------------------------------------------------------------- main
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="the naive grader on samples only: under 30 s (the other graders "
+                             "run in full)")
+    parser.add_argument("--naive-unique", type=int, default=None,
+                        help="naive grader's sample of the unique workload (default: all; "
+                             "--quick: 60)")
+    parser.add_argument("--naive-realistic", type=int, default=None,
+                        help="naive grader's sample of the realistic workload (default: all; "
+                             "--quick: 150)")
+    parser.add_argument("--cap", type=float, default=2.0,
+                        help="naive grader's cap per item, seconds (default 2)")
+    parser.add_argument("--learners", type=int, default=DEFAULT_LEARNERS)
+    parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--profile", action="store_true",
+                        help="profile mathgrader on the realistic workload and print the top "
+                             "functions instead of benchmarking")
+    args = parser.parse_args(argv)
+    naive_sizes = {
+        "unique": args.naive_unique if args.naive_unique is not None
+        else (60 if args.quick else 10**9),
+        "realistic": args.naive_realistic if args.naive_realistic is not None
+        else (150 if args.quick else 10**9),
+    }
+    workloads = {"realistic": batch_items(args.seed, args.learners), "unique": unique_items()}
+    for warm in (NaiveGrader(args.cap), LambdifyGrader(), MathGrader()):
+        for item in WARMUP:  # loads lazily imported modules and builds the parser
+            warm.grade({**item, "expect": "correct", "kind": "warmup"})
+    if args.profile:
+        print(profile(workloads["realistic"]))
+        return 0
+
+    started = time.perf_counter()
+    results: dict[str, Any] = {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "load_average_at_start": os.getloadavg(),
+        "command": shlex.join(sys.orig_argv),
+        "machine": machine(),
+        "settings": {"quick": args.quick, "seed": args.seed, "learners": args.learners,
+                     "naive_cap_seconds": args.cap, "lambdify_points": POINTS,
+                     "references": len({i["reference"] for i in workloads["unique"]})},
+        "aims": {"mathgrader/naive": AIM_RATIO, "p99_ms": AIM_P99_MS},
+        "workloads": {},
+    }
+    mine = MathGrader()
+    graders: dict[str, Callable[[], Grader]] = {
+        "naive": lambda: NaiveGrader(args.cap),
+        "lambdify": LambdifyGrader,
+        "mathgrader": lambda: mine,
+    }
+    for workload, items in workloads.items():
+        runs = {}
+        for name, make in graders.items():
+            subset = sample(items, naive_sizes[workload], args.seed) if name == "naive" else items
+            print(f"{workload:>9} {name:<10} {len(subset):5d} items ...", end=" ", flush=True,
+                  file=sys.stderr)
+            runs[name] = run(make(), subset)
+            print(f"{runs[name]['items_per_second']:10,.0f}/s  accuracy "
+                  f"{runs[name]['accuracy']:.1%}", file=sys.stderr)
+        results["workloads"][workload] = {
+            "items": len(items),
+            "distinct_items": runs["mathgrader"]["distinct_items"],
+            "runs": runs,
+            "ratios": ratios(runs, naive_sampled=runs["naive"]["items"] < len(items)),
+        }
+    realistic = results["workloads"]["realistic"]
+    results["aims"]["met"] = {
+        "mathgrader/naive": realistic["ratios"]["mathgrader/naive"] >= AIM_RATIO,
+        "mathgrader/naive_cpu": realistic["ratios"]["mathgrader/naive_cpu"] >= AIM_RATIO,
+        "p99_ms": realistic["runs"]["mathgrader"]["latency_ms"]["p99"] < AIM_P99_MS,
+        "p99_ms_cpu": realistic["runs"]["mathgrader"]["cpu_latency_ms"]["p99"] < AIM_P99_MS,
+    }
+    results["mathgrader_crashes"] = mine.crashes
+    results["seconds_total"] = time.perf_counter() - started
+    results["load_average_at_end"] = os.getloadavg()
+    args.out.mkdir(parents=True, exist_ok=True)
+    (args.out / "grading.json").write_text(json.dumps(results, indent=2) + "\n")
+    drew = chart(results, args.out / "grading.png")
+    print(table(results))
+    print()
+    print(f"Wrote {args.out / 'grading.json'}" + (" and grading.png" if drew else "")
+          + f" in {results['seconds_total']:.0f} s.")
+    for crash in mine.crashes:
+        print(f"mathgrader raised on {crash}", file=sys.stderr)
+    return 1 if mine.crashes else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
