@@ -8,7 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mathgrader.cli import app
-from mathgrader.keys import KeyProblem, load_key, load_resolver, parse_key
+from mathgrader.keys import KeyProblem, UnknownQuestion, load_key, load_resolver, parse_key
 
 runner = CliRunner()
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
@@ -60,7 +60,7 @@ def test_defaults_apply_and_questions_resolve() -> None:
     question = key.question("q1/a")
     assert question.options["relative_tolerance"] == 1e-3
     assert key.question("a") is question
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownQuestion):
         key.question("q1/missing")
 
 
@@ -153,7 +153,7 @@ def test_resolver_maps_lines_to_items() -> None:
     item = resolve({"id": "1", "question": "calc1-week2/power-rule", "answer": "3*x^2+2"})
     assert item["reference"] == "3*x^2 + 2"
     assert item["answer"] == "3*x^2+2"
-    with pytest.raises(KeyError):
+    with pytest.raises(UnknownQuestion):
         resolve({"id": "2", "question": "calc1-week2/nope", "answer": "1"})
     with pytest.raises(ValueError):
         resolve({"id": "3", "answer": "1"})

@@ -165,6 +165,16 @@ class Checker:
     def _check(self, reference: str, answer: str, options: GradeOptions) -> Grade:
         deadline = time.monotonic() + options.timeout
         texts = _unique((reference, *options.answers))
+        for rule in options.feedback:  # a broken rule is the author's error, right answer or not
+            try:
+                if options.list is None:
+                    self.reference(rule.answer)
+                else:
+                    self.reference_items(rule.answer)
+            except ConfigError as exc:
+                raise ConfigError(exc.message.replace("the reference answer",
+                                                      "the feedback answer"),
+                                  field="feedback") from None
         if options.list is not None:
             return self._check_list(texts, answer, options, deadline)
         references = [self.reference(text) for text in texts]
@@ -239,6 +249,10 @@ class Checker:
                             return Grade("incorrect", 0.0, problem)
                     return Grade("correct", 1.0)
                 best = max(best, (score, feedback), key=lambda pair: pair[0])
+            for rule in options.feedback:
+                anticipated = self.reference_items(rule.answer)
+                if self._score_list(anticipated, learner, options, deadline)[0] == 1.0:
+                    return Grade("incorrect", round(best[0], 6), rule.message)
         except CheckTimeout:
             return _timeout()
         return Grade("incorrect", round(best[0], 6), best[1])
@@ -315,7 +329,7 @@ class Checker:
             return _compare_special(ref, ans, options)
         names = tuple(sorted(ref.names | ans.names))
         if not names:
-            return _compare_constants(ref, ans, options, exact)
+            return _compare_constants(ref, ans, options, exact, deadline)
         complex_domain = any(options.domain_of(name) == "complex" for name in names)
         if exact and ref.rational and ans.rational and not (
             complex_domain and (ref.functions or ans.functions)
@@ -328,15 +342,15 @@ class Checker:
 
     def _rational_points(self, ref: Expression, ans: Expression, options: GradeOptions,
                          names: tuple[str, ...]) -> list[dict[str, Fraction]]:
-        integer_points = bool((ref.functions | ans.functions) & INTEGER_FUNCTIONS)
+        piecewise = bool((ref.functions | ans.functions) & INTEGER_FUNCTIONS)
         domains = tuple((name, options.domain_of(name)) for name in names)
 
         def make() -> list[dict[str, Fraction]]:
             # Rational functions agree over C iff over R: complex variables draw real points.
             real = {n: ("real" if d == "complex" else d) for n, d in domains}
-            return exact_points(real, 8, options.seed, integer_points)
+            return exact_points(real, 36 if piecewise else 4, options.seed, piecewise)
 
-        return self._samples.get(("exact", domains, options.seed, integer_points), make)
+        return self._samples.get(("exact", domains, options.seed, piecewise), make)
 
     def compiled(self, expr: Expression, names: tuple[str, ...]) -> Any:
         """The numpy evaluator of `expr` over `names` (compiled once, then cached)."""
@@ -431,7 +445,7 @@ class Checker:
             if exact:
                 failing = samples.points[:, mask][:, ~close]
                 if all(
-                    _mp_equal(ref, ans, _mp_point(names, failing[:, i])) is not False
+                    _mp_equal(ref, ans, _mp_point(names, failing[:, i]), deadline) is not False
                     for i in range(min(failing.shape[1], 4))
                 ) and failing.shape[1] <= 4:
                     return self._confirm(ref, ans, names, samples.points[:, mask], deadline)
@@ -465,7 +479,7 @@ class Checker:
         order = np.argsort(np.abs(points).max(axis=0))  # moderate points first
         for i in order:
             _check_deadline(deadline)
-            verdict = _mp_equal(ref, ans, _mp_point(names, points[:, i]))
+            verdict = _mp_equal(ref, ans, _mp_point(names, points[:, i]), deadline)
             if verdict is False:
                 return Outcome(False, None)
             if verdict is True:
@@ -537,15 +551,11 @@ def _compare_rational(ref: Expression, ans: Expression,
             return None
         try:
             a = evaluate_exact(ans.node, point)
-        except Undefined:
-            return Outcome(False, _feedback_undefined(ans, ref))
-        except NotExact:
-            return None
+        except (Undefined, NotExact):
+            return None  # the sampled path tells a removable point from a real pole
         if a != r:
             return Outcome(False, None)
         compared += 1
-        if compared >= 4:
-            return Outcome(True)
     return None if compared == 0 else Outcome(True)
 
 
@@ -568,21 +578,29 @@ def _mp_values(ref: Expression, ans: Expression, point: dict[str, Any], dps: int
                 evaluate_mpmath(ans.node, values, magnitudes))
 
 
-def _mp_equal(ref: Expression, ans: Expression, point: dict[str, Any]) -> bool | None:
+MAX_DPS = 4000
+
+
+def _mp_equal(ref: Expression, ans: Expression, point: dict[str, Any],
+              deadline: float) -> bool | None:
     """Equal at `point` by high-precision evaluation; None when mpmath cannot tell.
 
-    The working precision grows with the spread of magnitudes met (cancellation needs digits);
-    a difference counts as zero only when it is far below what that precision resolves.
+    The precision grows with the spread of magnitudes met, so that a tiny exact term is resolved
+    and cancellation of huge ones leaves enough digits; a difference counts as zero only when it
+    is far below the rounding noise of the largest value met.
     """
     dps = 50
     try:
         while True:
+            _check_deadline(deadline)
             magnitudes = Magnitudes()
             r, a = _mp_values(ref, ans, point, 2 * dps, magnitudes)
-            spread = int((magnitudes.high - magnitudes.low) * 0.30103) + 1
-            if 40 + spread <= dps or dps >= 4000:
+            needed = 40 + magnitudes.spread_digits
+            if needed <= dps:
                 break
-            dps = min(40 + spread, 4000)
+            if needed > MAX_DPS:
+                return None
+            dps = needed
     except (NotExact, Undefined):
         return None
     except (OverflowError, ValueError, ZeroDivisionError):  # mpmath edge cases
@@ -591,12 +609,25 @@ def _mp_equal(ref: Expression, ans: Expression, point: dict[str, Any]) -> bool |
         difference = abs(a - r)
         if difference == 0:
             return True
-        scale = mpmath.mpf(2) ** magnitudes.high
-        return bool(difference <= scale * mpmath.mpf(10) ** (-(dps + 10)))
+        noise = mpmath.mpf(10) ** (magnitudes.high_digits - 2 * dps + 20)
+        return bool(difference <= noise)
+
+
+def _sympy_equal(ref: Expression, ans: Expression) -> bool:
+    """Exact constants beyond mpmath's reach (huge or tiny parts): SymPy's exact arithmetic,
+    then its adaptive evalf of the difference."""
+
+    from ..language.builder import build_sympy
+
+    difference = build_sympy(ref.node) - build_sympy(ans.node)
+    if difference == 0:
+        return True
+    value = difference.evalf(30, maxn=MAX_DPS * 4)
+    return bool(value == 0 or (value.is_Number and value._prec <= 1))  # noqa: SLF001
 
 
 def _compare_constants(ref: Expression, ans: Expression, options: GradeOptions,
-                       exact: bool) -> Outcome:
+                       exact: bool, deadline: float) -> Outcome:
     if exact and ref.rational and ans.rational:
         try:
             r = evaluate_exact(ref.node, {})
@@ -608,10 +639,13 @@ def _compare_constants(ref: Expression, ans: Expression, options: GradeOptions,
         except (NotExact, Undefined):
             pass
     if exact:
-        verdict = _mp_equal(ref, ans, {})
+        verdict = _mp_equal(ref, ans, {}, deadline)
         if verdict is not None:
             return Outcome(verdict)
-        return _compare_special(ref, ans, options)
+        try:
+            return Outcome(_sympy_equal(ref, ans))
+        except (TypeError, ValueError, ArithmeticError):
+            return _compare_special(ref, ans, options)
     try:
         with mpmath.workdps(30):
             r = evaluate_mpmath(ref.node, {})
@@ -649,6 +683,8 @@ def _compare_special(ref: Expression, ans: Expression, options: GradeOptions) ->
         raise ConfigError(f"the reference answer {ref.text!r}: {exc.message}") from None
     a = build_sympy(ans.node, symbols=symbols)
     specials = (sp.oo, -sp.oo, sp.zoo, sp.nan)
+    if r == a:  # the same expression (oo*x vs oo*x): simplify(r - a) would give nan
+        return Outcome(True)
     r_special = any(r == s for s in specials)
     a_special = any(a == s for s in specials)
     if r_special or a_special:
@@ -690,23 +726,19 @@ def _close(a: np.ndarray, r: np.ndarray, floor_scale: np.ndarray,
 # ------------------------------------------------------------------------------- feedback
 
 def _feedback_undefined(ans: Expression, ref: Expression) -> str:
-    extra = sorted(ans.names - ref.names)
-    if extra:
-        return _feedback_names(extra)
-    return "Your answer is undefined at some points where the expected answer is defined."
+    from .slips import extra_variables
 
-
-def _feedback_names(extra: list[str]) -> str:
-    listed = ", ".join(extra)
-    noun = "variable" if len(extra) == 1 else "variables"
-    return f"Your answer uses the {noun} {listed}, which the expected answer does not."
+    return extra_variables(ref, ans) or (
+        "Your answer is undefined at some points where the expected answer is defined.")
 
 
 def _feedback_numeric(a: np.ndarray, r: np.ndarray, ans: Expression, ref: Expression,
                       options: GradeOptions) -> str | None:
-    extra = sorted(ans.names - ref.names)
-    if extra:
-        return _feedback_names(extra)
+    from .slips import extra_variables
+
+    extra = extra_variables(ref, ans)
+    if extra is not None:
+        return extra
     with np.errstate(all="ignore"):
         if not ans.exact:
             relative = np.abs(a - r) / np.maximum(np.abs(r), 1e-300)

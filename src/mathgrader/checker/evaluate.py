@@ -108,6 +108,35 @@ _np_binomial = np.frompyfunc(_binomial_scalar, 2, 1)
 _np_erf = np.frompyfunc(math.erf, 1, 1)
 
 
+# Branch cuts: numpy picks the side of a cut from the sign of a zero component, which depends on
+# how the value was computed (-(2+0j) is -2-0j). On a cut, these set the side SymPy and mpmath
+# use, so the three backends agree on principal values.
+
+def _cut_negative_real(z: Array) -> Array:
+    """sqrt, ln, powers, arg, acosh: a real argument is taken from above the cut."""
+    return np.where(z.imag == 0, z.real + 0j, z)
+
+
+def _cut_real_outside_unit(z: Array) -> Array:
+    """asin, acos, atanh: real x > 1 from below the cut, x < -1 from above (as mpmath)."""
+    out = np.array(z, dtype=complex, copy=True)
+    on_cut = out.imag == 0
+    out.imag[on_cut] = np.where(out.real[on_cut] > 1, -0.0, 0.0)
+    return out
+
+
+def _cut_imaginary_outside_unit(z: Array) -> Array:
+    """asinh, atan: imaginary y*i with y > 1 from the right of the cut, y < -1 from the left."""
+    out = np.array(z, dtype=complex, copy=True)
+    on_cut = out.real == 0
+    out.real[on_cut] = np.where(out.imag[on_cut] < -1, -0.0, 0.0)
+    return out
+
+
+def _np_power(a: Array, b: Array) -> Array:
+    return np.power(_cut_negative_real(a), b)
+
+
 def _np_sign(z: Array) -> Array:
     magnitude = np.abs(z)
     return np.where(magnitude == 0, 0.0, z / np.where(magnitude == 0, 1.0, magnitude))
@@ -134,10 +163,10 @@ NUMPY_KIT: Mapping[str, Callable[..., Array]] = {
     "lcm": _real_only(_np_int_fold(np.lcm)),
     "sign": _np_sign,
     "exp": np.exp,
-    "ln": np.log,
-    "log": lambda a: np.log(a) / math.log(10),
-    "root": lambda a, n: np.power(a, 1.0 / n),
-    "sqrt": np.sqrt,
+    "ln": lambda a: np.log(_cut_negative_real(a)),
+    "log": lambda a: np.log(_cut_negative_real(a)) / math.log(10),
+    "root": lambda a, n: _np_power(a, 1.0 / n),
+    "sqrt": lambda a: np.sqrt(_cut_negative_real(a)),
     "cos": np.cos,
     "cosh": np.cosh,
     "cot": lambda a: 1.0 / np.tan(a),
@@ -146,18 +175,18 @@ NUMPY_KIT: Mapping[str, Callable[..., Array]] = {
     "sinh": np.sinh,
     "tan": np.tan,
     "tanh": np.tanh,
-    "acos": np.arccos,
-    "acosh": np.arccosh,
-    "acot": lambda a: np.arctan(1.0 / a),
-    "acoth": lambda a: np.arctanh(1.0 / a),
-    "asin": np.arcsin,
-    "asinh": np.arcsinh,
-    "atan": np.arctan,
+    "acos": lambda a: np.arccos(_cut_real_outside_unit(a)),
+    "acosh": lambda a: np.arccosh(_cut_negative_real(a)),
+    "acot": lambda a: np.arctan(_cut_imaginary_outside_unit(1.0 / a)),
+    "acoth": lambda a: np.arctanh(_cut_real_outside_unit(1.0 / a)),
+    "asin": lambda a: np.arcsin(_cut_real_outside_unit(a)),
+    "asinh": lambda a: np.arcsinh(_cut_imaginary_outside_unit(a)),
+    "atan": lambda a: np.arctan(_cut_imaginary_outside_unit(a)),
     "atan2": _real_only(np.arctan2),
-    "atanh": np.arctanh,
+    "atanh": lambda a: np.arctanh(_cut_real_outside_unit(a)),
     "deg": lambda a: a * (180.0 / math.pi),
     "rad": lambda a: a * (math.pi / 180.0),
-    "arg": lambda a: np.angle(a).astype(complex),
+    "arg": lambda a: np.angle(_cut_negative_real(a)).astype(complex),
     "conjugate": np.conj,
     "im": lambda a: a.imag.astype(complex),
     "re": lambda a: a.real.astype(complex),
@@ -231,7 +260,7 @@ def _compile_binary(node: ast.Binary, names: Mapping[str, int]) -> NumpyFn:
         # Integer powers by repeated multiplication: exact signs for negative bases.
         def int_power(x: Array) -> tuple[Array, Array]:
             value, scale = left(x)
-            return value**exponent, scale
+            return _cut_negative_real(value) ** exponent, scale
 
         return int_power
     right = _compile(node.right, names)
@@ -248,7 +277,7 @@ def _compile_binary(node: ast.Binary, names: Mapping[str, int]) -> NumpyFn:
             return a * b, scale
         if op == "/":
             return a / b, scale
-        return np.power(a, b), scale
+        return _np_power(a, b), scale
 
     return binary
 
@@ -522,13 +551,20 @@ MPMATH_CONSTANTS: Mapping[str, Callable[[], Any]] = {
     "E": lambda: +mpmath.e,
     "EulerGamma": lambda: +mpmath.euler,
     "GoldenRatio": lambda: +mpmath.phi,
+    "pi": lambda: +mpmath.pi,
     "I": lambda: mpmath.mpc(0, 1),
     "J": lambda: mpmath.mpc(0, 1),
 }
 
 
 class Magnitudes:
-    """The largest and smallest nonzero magnitudes (in bits) met during an evaluation."""
+    """Magnitudes (in bits) met during an evaluation, to choose a precision.
+
+    `high` is the largest magnitude of any value; `low` the smallest nonzero magnitude of a value
+    that is not the result of a sum or a function (literals, powers, products): a tiny term such
+    as 10^(-100) must be resolved, while a sum or sin(7*pi) that comes out as rounding noise must
+    not drive the precision up without end.
+    """
 
     __slots__ = ("high", "low")
 
@@ -536,12 +572,21 @@ class Magnitudes:
         self.high = 0
         self.low = 0
 
-    def see(self, value: Any) -> None:
+    def see(self, value: Any, *, exact_term: bool) -> None:
         if value == 0 or not mpmath.isfinite(value):
             return
         bits = int(mpmath.mag(value))
         self.high = max(self.high, bits)
-        self.low = min(self.low, bits)
+        if exact_term:
+            self.low = min(self.low, bits)
+
+    @property
+    def spread_digits(self) -> int:
+        return int((self.high - self.low) * 0.30103) + 1
+
+    @property
+    def high_digits(self) -> int:
+        return int(self.high * 0.30103) + 1
 
 
 def evaluate_mpmath(
@@ -596,5 +641,6 @@ def evaluate_mpmath(
     if not mpmath.isfinite(result):
         raise Undefined
     if magnitudes is not None:
-        magnitudes.see(result)
+        summed = isinstance(node, ast.Binary) and node.op in "+-"
+        magnitudes.see(result, exact_term=not (summed or isinstance(node, ast.Call)))
     return result

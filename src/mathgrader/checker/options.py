@@ -15,6 +15,7 @@ DOMAINS = ("real", "positive", "integer", "complex")
 FORMS = ("any", "expanded", "factored", "simplified", "numeric", "exact", "lowest_terms")
 DEFAULT_RELATIVE = 1e-6
 DEFAULT_TIMEOUT = 2.0
+MAX_BOUND = 1e100  # interval bounds: sampling draws between them in floating point
 
 Domain = str | tuple[float, float]
 
@@ -71,8 +72,8 @@ class GradeOptions:
             raise ConfigError("timeout must be positive", field="timeout")
         if options.get("seed") is not None:
             seed = options["seed"]
-            if not isinstance(seed, int) or isinstance(seed, bool):
-                raise ConfigError("seed must be an integer", field="seed")
+            if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
+                raise ConfigError("seed must be an integer from 0 to 2^63 - 1", field="seed")
             kwargs["seed"] = seed
         if options.get("variables") is not None:
             kwargs["variables"] = _variables(options["variables"])
@@ -133,14 +134,14 @@ def _variables(value: Any) -> tuple[tuple[str, Domain], ...]:
             isinstance(domain, list | tuple)
             and len(domain) == 2
             and all(isinstance(v, int | float) and not isinstance(v, bool) for v in domain)
-            and all(math.isfinite(v) for v in domain)
+            and all(math.isfinite(v) and abs(v) <= MAX_BOUND for v in domain)
             and domain[0] < domain[1]
         ):
             result.append((name, (float(domain[0]), float(domain[1]))))
             continue
         raise ConfigError(
             f"the domain of {name} must be one of {', '.join(DOMAINS)}"
-            " or [low, high] with low < high",
+            f" or [low, high] with low < high, both within +-{MAX_BOUND:g}",
             field="variables",
         )
     return tuple(sorted(result))

@@ -8,6 +8,7 @@ the seed, its name, its domain and the round, so adding a variable never moves t
 
 from __future__ import annotations
 
+import math
 import zlib
 from fractions import Fraction
 
@@ -78,37 +79,45 @@ def sample_variable(domain: Domain, name: str, n: int, seed: int, round_: int) -
 
 
 def exact_points(
-    domains: dict[str, Domain], count: int, seed: int, integer_points: bool
+    domains: dict[str, Domain], count: int, seed: int, piecewise: bool
 ) -> list[dict[str, Fraction]]:
-    """Random rational points for exact (Schwartz-Zippel) comparison of rational functions.
+    """Random rational points for exact comparison of rational functions.
 
-    Large random numerators make an accidental zero of a nonzero rational function improbable;
-    with `integer_points`, half the points are integers (for floor, mod, ...).
+    Large random numerators and denominators make an accidental zero of a nonzero rational
+    function improbable (Schwartz-Zippel), so a few points decide. Piecewise functions (floor,
+    mod, gcd, abs...) differ on sets a generic point rarely hits, so with `piecewise` the points
+    cycle through generic rationals, small integers, and integers plus 1/2, 1/3 and 3/4.
     """
     rng = np.random.default_rng([seed, 99])
+    kinds = ("generic", "integer", "half", "third", "generic", "quarter") if piecewise else (
+        "generic",)
     points = []
     for i in range(count):
-        point: dict[str, Fraction] = {}
-        want_integer = integer_points and i % 2 == 1
-        for name, domain in sorted(domains.items()):
-            point[name] = _exact_value(rng, domain, want_integer)
-        points.append(point)
+        kind = kinds[i % len(kinds)]
+        points.append({name: _exact_value(rng, domain, kind)
+                       for name, domain in sorted(domains.items())})
     return points
 
 
-def _exact_value(rng: np.random.Generator, domain: Domain, want_integer: bool) -> Fraction:
+_OFFSETS = {"integer": Fraction(0), "half": Fraction(1, 2), "third": Fraction(1, 3),
+            "quarter": Fraction(3, 4)}
+
+
+def _exact_value(rng: np.random.Generator, domain: Domain, kind: str) -> Fraction:
+    if domain == "integer":
+        return Fraction(int(rng.integers(-12, 13)))
     if isinstance(domain, tuple):
-        low, high = domain
-        fraction = Fraction(int(rng.integers(1, 10**6)), 10**6)
-        return Fraction(low) + (Fraction(high) - Fraction(low)) * fraction
-    if domain == "integer" or want_integer:
-        value = Fraction(int(rng.integers(2, 40)))
-        return value if domain == "positive" or rng.random() < 0.5 else -value
-    numerator = int(rng.integers(1, 10**6))
-    denominator = int(rng.integers(1, 10**3))
-    value = Fraction(numerator, denominator)
+        low, high = Fraction(domain[0]), Fraction(domain[1])
+        if kind in _OFFSETS and high - low >= 2:
+            start, stop = math.ceil(low), math.floor(high) - 1
+            return Fraction(int(rng.integers(start, stop + 1))) + _OFFSETS[kind]
+        return low + (high - low) * Fraction(int(rng.integers(1, 10**6)), 10**6)
+    if kind in _OFFSETS:
+        value = Fraction(int(rng.integers(0, 13))) + _OFFSETS[kind]
+    else:
+        value = Fraction(int(rng.integers(1, 10**6)), int(rng.integers(1, 10**3)))
     if domain == "positive":
-        return value
+        return value if value > 0 else Fraction(1, 2)
     return value if rng.random() < 0.5 else -value
 
 

@@ -21,7 +21,7 @@ from .options import GradeOptions
 if TYPE_CHECKING:
     from .equivalence import Checker, Expression
 
-__all__ = ["find_slip"]
+__all__ = ["extra_variables", "find_slip"]
 
 TRIG = {"sin", "cos", "tan", "cot"}
 
@@ -39,6 +39,9 @@ ANTIDERIVATIVE = "The derivative of your answer is the expected answer: differen
 def find_slip(checker: Checker, ref: Expression, learner: Expression, options: GradeOptions,
               deadline: float) -> str | None:
     """The first common slip that explains `learner` against `ref`, or None."""
+    extra = extra_variables(ref, learner)
+    if extra is not None:
+        return extra
     for message, candidate in _rewrites(checker, ref, learner):
         if _equal(checker, candidate, options, deadline):
             return message
@@ -59,8 +62,8 @@ def _equal(checker: Checker, pair: tuple[Expression, Expression], options: Grade
 def _numeric_slip(checker: Checker, ref: Expression, learner: Expression,
                   options: GradeOptions, deadline: float) -> str | None:
     names = tuple(sorted(ref.names | learner.names))
-    if not names or learner.names - ref.names:
-        return None
+    if not names:
+        return _constant_slip(ref, learner)
     samples = checker.samples(ref, options, names, deadline)
     if samples.values.size < 2:
         return None
@@ -86,6 +89,28 @@ def _numeric_slip(checker: Checker, ref: Expression, learner: Expression,
             and abs(difference[0]) > 1e-9 * scale
         ):
             return OFFSET
+    return None
+
+
+def extra_variables(ref: Expression, learner: Expression) -> str | None:
+    """Names a variable the answer uses and the reference does not."""
+    extra = sorted(learner.names - ref.names)
+    if not extra:
+        return None
+    noun = "variable" if len(extra) == 1 else "variables"
+    return f"Your answer uses the {noun} {', '.join(extra)}, which the expected answer does not."
+
+
+def _constant_slip(ref: Expression, learner: Expression) -> str | None:
+    """The opposite sign, for numbers (a factor or an offset says nothing about one number)."""
+    from .evaluate import compile_numpy
+
+    with np.errstate(all="ignore"):
+        empty = np.zeros((0, 1), dtype=complex)
+        r = complex(compile_numpy(ref.node, {})(empty)[0][0])
+        a = complex(compile_numpy(learner.node, {})(empty)[0][0])
+    if np.isfinite(r) and abs(r) > 1e-12 and abs(a + r) <= 1e-9 * abs(r):
+        return SIGN
     return None
 
 

@@ -185,41 +185,51 @@ def grade_batch(
     timeout: Annotated[float, typer.Option(help="Time budget per line, seconds.")] = 2.0,
 ) -> None:
     """Grade a JSON Lines file: one output line per input line, in input order."""
-    from ..batch import run_batch
+    from ..batch import BatchError, BatchInputError, run_batch
 
     if timeout <= 0:
         raise _fail("--timeout must be positive")
     resolve = None
     if key is not None:
-        from ..keys import load_resolver
+        from ..keys import KeyProblem, load_resolver
 
         try:
             resolve = load_resolver(key)
-        except Exception as exc:  # noqa: BLE001 - any unusable key is reported the same way
-            raise _fail(f"{key}: {exc}") from None
+        except KeyProblem as exc:
+            raise _fail(str(exc)) from None
     try:
-        source = sys.stdin if input_path == "-" else open(input_path, encoding="utf-8",  # noqa: SIM115
-                                                          errors="replace")
+        source = sys.stdin if input_path == "-" else open(  # noqa: SIM115 - closed below
+            input_path, encoding="utf-8", errors="replace"
+        )
     except OSError as exc:
         raise _fail(f"cannot read {input_path}: {exc.strerror}") from None
     try:
         sink = sys.stdout if output is None else open(output, "w", encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
         raise _fail(f"cannot write {output}: {exc.strerror}") from None
+    # SIGTERM unwinds like Ctrl-C, so the pool's cleanup kills its workers.
+    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        run_batch(
-            source,
-            sink,
-            workers=workers,
-            timeout=timeout,
-            progress=sys.stderr.isatty(),
-            resolve=resolve,
-        )
+        run_batch(source, sink, workers=workers, timeout=timeout, progress=None,
+                  resolve=resolve, preload=["mathgrader.cli.app", "mathgrader.batch._warmup"])
+    except BatchInputError as exc:
+        raise _fail(f"reading {input_path} failed part-way: {exc}") from None
+    except BatchError as exc:
+        raise _fail(str(exc)) from None
+    except BrokenPipeError:
+        # The reader went away (e.g. piped into head): nothing more to say.
+        sys.stderr.close()
+        raise typer.Exit(0) from None
     finally:
+        signal.signal(signal.SIGTERM, previous)
         if source is not sys.stdin:
             source.close()
         if sink is not sys.stdout:
             sink.close()
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise SystemExit(128 + signum)
 
 
 key_app = typer.Typer(help="Answer keys: lint, create, extend and show quiz keys.",

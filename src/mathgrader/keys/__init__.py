@@ -6,12 +6,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .model import AnswerKey, KeyProblem, Question, load_key, load_keys, parse_key
+from .model import (
+    AnswerKey,
+    KeyProblem,
+    Question,
+    UnknownQuestion,
+    load_key,
+    load_keys,
+    parse_key,
+)
 
 __all__ = [
     "AnswerKey",
     "KeyProblem",
     "Question",
+    "UnknownQuestion",
     "load_key",
     "load_keys",
     "load_resolver",
@@ -23,7 +32,7 @@ def load_resolver(path: str | Path) -> Callable[[Any], dict[str, Any]]:
     """For `grade-batch --key`: maps `{"id", "question", "answer"}` to a grading item.
 
     `path` is one key file, or a folder of them (questions then named `quiz/question`).
-    Raises KeyError (unknown question) or ValueError (malformed line); the batch engine turns
+    Raises UnknownQuestion (a LookupError) or ValueError (malformed line); the batch engine turns
     either into an `error` line and goes on.
     """
     path = Path(path)
@@ -35,11 +44,11 @@ def load_resolver(path: str | Path) -> Callable[[Any], dict[str, Any]]:
         quiz, sep, _ = question_id.partition("/")
         if sep:
             if quiz not in keys:
-                raise KeyError(f"unknown quiz {quiz!r}")
+                raise UnknownQuestion(f"unknown quiz {quiz!r}")
             return keys[quiz].question(question_id)
         if len(keys) == 1:
             return next(iter(keys.values())).question(question_id)
-        raise KeyError(f"name the quiz too: \"<quiz>/{question_id}\"")
+        raise UnknownQuestion(f"name the quiz too: \"<quiz>/{question_id}\"")
 
     def resolve(item: Any) -> dict[str, Any]:
         if not isinstance(item, dict):

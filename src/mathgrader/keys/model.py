@@ -17,11 +17,12 @@ from types import MappingProxyType
 from typing import Any
 
 from ..checker.options import GradeOptions
-from ..errors import ConfigError, InputError
+from ..errors import ConfigError, InputError, MathgraderError
 from ..language.limits import check_sizes
 from ..language.parser import parse_tree
 
-__all__ = ["AnswerKey", "KeyProblem", "Question", "load_key", "load_keys", "parse_key"]
+__all__ = ["AnswerKey", "KeyProblem", "Question", "UnknownQuestion", "load_key", "load_keys",
+           "parse_key"]
 
 OPTION_FIELDS = ("relative_tolerance", "absolute_tolerance", "variables", "form", "forbid",
                  "list", "feedback", "timeout", "seed")
@@ -59,6 +60,20 @@ class KeyProblem(ConfigError):
                 "question": self.question, "line": self.line, "column": self.column}
 
 
+class UnknownQuestion(MathgraderError, LookupError):
+    """A submission names a question (or quiz) that no loaded key has."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"code": "unknown_question", "message": self.message}
+
+
 @dataclass(frozen=True, slots=True)
 class Question:
     id: str
@@ -92,14 +107,14 @@ class AnswerKey:
     _by_id: Mapping[str, Question] = field(default_factory=dict, repr=False, compare=False)
 
     def question(self, question_id: str) -> Question:
-        """A question by its id or its full `quiz/question` id; KeyError names what exists."""
+        """A question by its id or its full `quiz/question` id; `UnknownQuestion` if none."""
         local = question_id
         if "/" in question_id:
             quiz, _, local = question_id.partition("/")
             if quiz != self.quiz:
-                raise KeyError(f"unknown quiz {quiz!r} (this key is {self.quiz!r})")
+                raise UnknownQuestion(f"unknown quiz {quiz!r} (this key is {self.quiz!r})")
         if local not in self._by_id:
-            raise KeyError(f"unknown question {question_id!r} in quiz {self.quiz!r}")
+            raise UnknownQuestion(f"unknown question {question_id!r} in quiz {self.quiz!r}")
         return self._by_id[local]
 
 

@@ -1,0 +1,878 @@
+"""Worker processes that grade batch lines under a hard time budget.
+
+The pool owns everything that touches processes: starting workers (forkserver, with the grading
+modules preloaded), sending them small chunks of lines, reading back one result per line, killing a
+worker whose current line overran its deadline, and re-running the lines a dead worker left behind.
+It knows nothing of files or output order: the runner submits `Task`s and gets finished lines back
+in completion order from `WorkerPool.step`.
+
+It also owns what a result line looks like (`result_line`, `error_line`, `decode_line`), because
+workers encode their own output: the parent then only forwards finished strings, which keeps it
+from becoming the bottleneck when there are many workers.
+
+Why processes and not `signal.alarm`: SIGALRM only works on the main thread and never interrupts C
+code that does not check for signals. Workers do use an interval timer as a cheap soft limit for
+pure-Python hangs; the parent's SIGKILL is the hard backstop.
+
+POSIX only (Linux, macOS): the parent reads results from non-blocking pipe file descriptors.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import math
+import multiprocessing
+import os
+import pickle
+import selectors
+import signal
+import struct
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from multiprocessing.connection import Connection, wait
+from types import FrameType, TracebackType
+from typing import Any
+
+from ..checker.grade import VERDICTS
+from ..errors import MathgraderError
+
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "DEFAULT_GRADE_FN",
+    "DEFAULT_TIMEOUT",
+    "BatchError",
+    "Finished",
+    "PoolStats",
+    "Task",
+    "WorkerPool",
+    "decode_line",
+    "error_line",
+    "grade_payload",
+    "load_grade_fn",
+    "preload_modules",
+    "result_line",
+    "soft_timer",
+]
+
+DEFAULT_GRADE_FN = "mathgrader.checker.grade:grade_item"
+DEFAULT_TIMEOUT = 2.0
+DEFAULT_CHUNK_SIZE = 32
+# A chunk is cut short once its lines reach this many bytes, so that it stays small enough to be
+# queued in a worker's pipe (see PIPE_BUDGET) and a long line does not drag many others along.
+CHUNK_BYTES = 8 * 1024
+# Bytes we allow to sit unread in a busy worker's task pipe. Pipes hold at least 16 KiB on Linux and
+# macOS, so a send within this budget never blocks: a blocked send to a worker stuck in C code
+# would stop the parent from enforcing anyone's deadline. Larger chunks wait for an idle worker,
+# which is blocked in recv() and drains the pipe.
+PIPE_BUDGET = 16 * 1024
+# A worker that has not said "ready" by then is considered broken (import hang, etc.).
+START_TIMEOUT = 60.0
+
+
+class BatchError(MathgraderError):
+    """The batch cannot run: a bad grading function, bad settings, or workers that cannot start."""
+
+
+# ---------------------------------------------------------------------------------------------
+# Result lines
+# ---------------------------------------------------------------------------------------------
+
+_RESERVED = frozenset({"id", "verdict", "score", "feedback", "error", "seconds"})
+# NaN and Infinity are not JSON: refuse them rather than write lines other tools reject. A shared
+# encoder, because json.dumps() with any non-default argument builds a new one on every call.
+_ENCODER = json.JSONEncoder(allow_nan=False)
+
+
+def result_line(
+    ident: Any,
+    verdict: str,
+    score: float,
+    feedback: str | None,
+    error: Mapping[str, Any] | None,
+    seconds: float,
+    extra: Mapping[str, Any] | None = None,
+) -> str:
+    """One output line (without the newline), fields in the contract's order.
+
+    ASCII-only escapes keep the line writable whatever the output encoding, even when an id
+    holds a lone surrogate from a `\\ud800` escape in the input.
+
+    >>> result_line("q1", "correct", 1.0, None, None, 0.0012345678)
+    '{"id": "q1", "verdict": "correct", "score": 1.0, "feedback": null, "error": null, "seconds": 0.001235}'
+    """  # noqa: E501
+    record: dict[str, Any] = {
+        "id": ident,
+        "verdict": verdict,
+        "score": score,
+        "feedback": feedback,
+        "error": error,
+    }
+    if extra:
+        record.update((k, v) for k, v in extra.items() if k not in _RESERVED)
+    record["seconds"] = round(seconds, 6)
+    return _ENCODER.encode(record)
+
+
+def error_line(
+    ident: Any, code: str, message: str, seconds: float, *, verdict: str = "error"
+) -> str:
+    """A result line for a line the runner itself answers (bad JSON, timeout, crashed worker)."""
+    return result_line(ident, verdict, 0.0, message, {"code": code, "message": message}, seconds)
+
+
+def timeout_message(budget: float) -> str:
+    return f"the check took longer than its time budget of {budget:g} s"
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON value")
+
+
+# Python's json accepts NaN and Infinity; strict JSON (and our output) does not.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+
+_JSON_KINDS = {
+    list: "an array",
+    str: "a string",
+    bool: "a boolean",
+    int: "a number",
+    float: "a number",
+    type(None): "null",
+}
+
+
+def decode_line(text: str, lineno: int) -> tuple[Any, Any, str | None]:
+    """Decode one input line into `(id, item, problem)`.
+
+    `problem` is None for a JSON object, else a message for the learner-facing error; `id` is
+    the object's "id" (None when missing or unreadable).
+
+    >>> decode_line('{"id": 7, "answer": "x"}', 1)
+    (7, {'id': 7, 'answer': 'x'}, None)
+    >>> decode_line('[1, 2]', 3)
+    (None, None, 'line 3: each line must be a JSON object, not an array')
+    """
+    try:
+        item = _DECODER.decode(text)
+    except json.JSONDecodeError as exc:
+        return None, None, f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
+    except (ValueError, RecursionError) as exc:  # e.g. nesting deeper than the recursion limit
+        return None, None, f"line {lineno}: not valid JSON ({exc})"
+    if not isinstance(item, dict):
+        kind = _JSON_KINDS.get(type(item), "not an object")
+        return None, None, f"line {lineno}: each line must be a JSON object, not {kind}"
+    return item.get("id"), item, None
+
+
+def ident_of(text: str) -> Any:
+    """The "id" of a raw line, or None; for the rare lines the parent must answer itself."""
+    try:
+        item = _DECODER.decode(text)
+    except (ValueError, RecursionError):
+        return None
+    return item.get("id") if isinstance(item, dict) else None
+
+
+# ---------------------------------------------------------------------------------------------
+# Grading one line (runs in a worker)
+# ---------------------------------------------------------------------------------------------
+
+
+def load_grade_fn(spec: str) -> Callable[[Any], Any]:
+    """Import a grading function named `"package.module:function"` (or `module:Class.method`)."""
+    module_name, sep, attr = spec.partition(":")
+    if not sep or not module_name or not attr:
+        raise BatchError(f"the grading function must be named 'module:function', not {spec!r}")
+    try:
+        obj: Any = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise BatchError(f"cannot import the grading module {module_name!r}: {exc}") from exc
+    for part in attr.split("."):
+        try:
+            obj = getattr(obj, part)
+        except AttributeError:
+            raise BatchError(f"{module_name!r} has no attribute {attr!r}") from None
+    if not callable(obj):
+        raise BatchError(f"{spec!r} is not callable")
+    return obj
+
+
+_HAS_ITIMER = hasattr(signal, "setitimer")
+
+
+class _SoftTimeout(BaseException):
+    """Raised by the worker's interval timer; a BaseException so `except Exception` in grading
+    code cannot swallow it."""
+
+
+class _BadResult(Exception):
+    pass
+
+
+_soft_enabled = False  # our SIGALRM handler is installed (see soft_timer)
+_soft_armed = False  # a check is running under the timer
+
+
+def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    # The flag closes the race where the timer fires just after the check returned.
+    if _soft_armed:
+        raise _SoftTimeout
+
+
+@contextmanager
+def soft_timer() -> Iterator[bool]:
+    """Let `grade_payload` interrupt pure-Python overruns with SIGALRM while inside the block.
+
+    Workers run inside it for their whole life; in-process callers may use it on the main
+    thread. Yields whether the soft limit is active (not on Windows or off the main thread).
+    """
+    global _soft_enabled
+    if not _HAS_ITIMER or threading.current_thread() is not threading.main_thread():
+        yield False
+        return
+    previous = signal.signal(signal.SIGALRM, _on_alarm)
+    _soft_enabled = True
+    try:
+        yield True
+    finally:
+        _soft_enabled = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def _call_with_soft_limit(fn: Callable[[Any], Any], item: Any, seconds: float) -> Any:
+    global _soft_armed
+    if not _soft_enabled:  # without our handler SIGALRM would kill the process
+        return fn(item)
+    _soft_armed = True
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        return fn(item)
+    finally:
+        _soft_armed = False
+        signal.setitimer(signal.ITIMER_REAL, 0)
+
+
+def _check_result(result: Any) -> dict[str, Any]:
+    data = result.to_dict() if hasattr(result, "to_dict") else result
+    if not isinstance(data, Mapping):
+        raise _BadResult(f"it returned {type(result).__name__}, not a grade")
+    verdict, score = data.get("verdict"), data.get("score", 0.0)
+    if verdict not in VERDICTS:
+        raise _BadResult(f"unknown verdict {verdict!r}")
+    if isinstance(score, bool) or not isinstance(score, int | float) or not 0 <= score <= 1:
+        raise _BadResult(f"score {score!r} is not a number from 0 to 1")
+    feedback, error = data.get("feedback"), data.get("error")
+    if feedback is not None and not isinstance(feedback, str):
+        raise _BadResult("feedback is not a string")
+    if error is not None and not isinstance(error, Mapping):
+        raise _BadResult("error is not an object")
+    return dict(data)
+
+
+Payload = tuple[int, str | None, Any, Any]
+"""What a worker receives per line: (line number, raw text or None, id, decoded item).
+
+With raw text the worker decodes it (cheaper for the parent); without, the parent has already
+decoded and resolved the item."""
+
+
+def grade_payload(fn: Callable[[Any], Any], payload: Payload, budget: float) -> tuple[str, str]:
+    """Grade one line and return `(verdict, output line)`; never raises an `Exception`.
+
+    Also usable in-process, without a pool; the soft limit then needs `soft_timer()`.
+    """
+    lineno, raw, ident, item = payload
+    start = time.perf_counter()
+    try:
+        if raw is not None:
+            ident, item, problem = decode_line(raw, lineno)
+            if problem is not None:
+                return "error", error_line(ident, "bad_json", problem, time.perf_counter() - start)
+        result = _call_with_soft_limit(fn, item, budget)
+        data = _check_result(result)
+        seconds = time.perf_counter() - start
+        if seconds > budget:  # finished, but too late (e.g. it swallowed the soft timeout)
+            raise _SoftTimeout
+        try:
+            line = result_line(
+                ident,
+                data["verdict"],
+                float(data.get("score", 0.0)),
+                data.get("feedback"),
+                data.get("error"),
+                seconds,
+                data,
+            )
+        except (TypeError, ValueError) as exc:
+            raise _BadResult(f"it is not JSON ({exc})") from exc
+        return data["verdict"], line
+    except _SoftTimeout:
+        seconds = time.perf_counter() - start
+        return "timeout", error_line(
+            ident, "timeout", timeout_message(budget), seconds, verdict="timeout"
+        )
+    except _BadResult as exc:
+        message = f"the grading function returned an unusable result: {exc}"
+        return "error", error_line(ident, "bad_result", message, time.perf_counter() - start)
+    except Exception as exc:
+        # A process boundary: whatever the grading function raises is reported on its line so
+        # the run goes on. The type name is kept because it is what a maintainer needs.
+        message = f"the grading function failed: {type(exc).__name__}: {exc}"
+        return "error", error_line(ident, "grader_failed", message, time.perf_counter() - start)
+
+
+# Results travel as length-prefixed pickles that the parent parses itself from a non-blocking
+# pipe: one read() then collects every pending result, where Connection.poll()/recv() would cost
+# a new selector and two reads per line.
+_FRAME_HEADER = struct.Struct("!I")
+
+
+def _send_frame(conn: Connection, message: tuple[Any, ...]) -> None:
+    data = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
+    view = memoryview(_FRAME_HEADER.pack(len(data)) + data)
+    fd = conn.fileno()
+    while view:  # a large frame may be written in parts
+        view = view[os.write(fd, view) :]
+
+
+class _FrameReader:
+    """Parent side of the results pipe: parses whole frames out of what has arrived."""
+
+    __slots__ = ("_fd", "_buf")
+
+    def __init__(self, conn: Connection) -> None:
+        self._fd = conn.fileno()
+        os.set_blocking(self._fd, False)
+        self._buf = bytearray()
+
+    def read(self) -> tuple[list[tuple[Any, ...]], bool]:
+        """Every complete message available now, and whether the writer has gone (EOF)."""
+        eof = False
+        while True:
+            try:
+                data = os.read(self._fd, 1 << 16)
+            except BlockingIOError:
+                break
+            if not data:
+                eof = True
+                break
+            self._buf += data
+            if len(data) < 1 << 16:
+                break
+        messages = []
+        buf, pos, size = self._buf, 0, _FRAME_HEADER.size
+        while len(buf) - pos >= size:
+            (n,) = _FRAME_HEADER.unpack_from(buf, pos)
+            if len(buf) - pos - size < n:
+                break
+            messages.append(pickle.loads(buf[pos + size : pos + size + n]))
+            pos += size + n
+        del buf[:pos]
+        return messages, eof
+
+
+def _exit_with_parent() -> None:
+    """Exit as soon as the parent dies, even in the middle of a line.
+
+    A parent killed outright (SIGKILL, SIGTERM) cannot kill us, and under forkserver we are not
+    its children, so the kernel will not either. The watchdog runs whenever the grading code
+    releases the GIL (sleeps, I/O, most C libraries) or returns to the interpreter.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+
+    def watch() -> None:
+        wait([parent.sentinel])
+        os._exit(1)
+
+    threading.Thread(target=watch, name="mathgrader-parent-watch", daemon=True).start()
+
+
+def _worker_main(tasks: Connection, results: Connection, grade_fn: str, budget: float) -> None:
+    """Entry point of a worker process: grade chunks until the task pipe closes."""
+    # Ctrl-C reaches the whole process group; the parent decides and kills us itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _exit_with_parent()
+    # Stray prints in grading code must not end up in the JSON Lines written to stdout.
+    os.dup2(2, 1)
+    try:
+        fn = load_grade_fn(grade_fn)
+    except Exception as exc:  # report any start-up failure instead of dying silently
+        _send_frame(results, ("init_error", f"{type(exc).__name__}: {exc}"))
+        return
+    with soft_timer():
+        _send_frame(results, ("ready", os.getpid()))
+        while True:
+            try:
+                data = tasks.recv_bytes()
+            except EOFError:
+                return
+            for payload in pickle.loads(data):
+                verdict, line = grade_payload(fn, payload, budget)
+                # One message per line: its finish time tells the parent when the next line
+                # started, so that line's deadline is exact even when the parent reads late.
+                _send_frame(results, ("result", verdict, line, time.monotonic()))
+
+
+# ---------------------------------------------------------------------------------------------
+# The pool (runs in the parent)
+# ---------------------------------------------------------------------------------------------
+
+
+class Task:
+    """One non-blank input line on its way through the pool."""
+
+    __slots__ = (
+        "seq",
+        "lineno",
+        "raw",
+        "ident",
+        "item",
+        "nbytes",
+        "attempts",
+        "spent",
+        "sent_at",
+        "chunk_bytes",
+    )
+
+    def __init__(
+        self,
+        seq: int,
+        lineno: int,
+        raw: str | None,
+        ident: Any = None,
+        item: Any = None,
+        nbytes: int = 0,
+    ) -> None:
+        self.seq = seq
+        self.lineno = lineno
+        self.raw = raw
+        self.ident = ident
+        self.item = item
+        self.nbytes = nbytes
+        self.attempts = 0  # how many workers died while grading it
+        self.spent = 0.0  # seconds spent in attempts that ended with a dead worker
+        self.sent_at = 0.0
+        self.chunk_bytes = 0  # pickled size of its chunk, on the chunk's first task only
+
+    def payload(self) -> Payload:
+        return (self.lineno, self.raw, self.ident, self.item)
+
+    def id(self) -> Any:
+        return ident_of(self.raw) if self.raw is not None else self.ident
+
+
+Finished = tuple[Task, str, str]
+"""(task, verdict, output line)"""
+
+
+@dataclass(slots=True)
+class PoolStats:
+    started: int = 0  # worker processes started, replacements included
+    killed: int = 0  # workers killed because a line overran its budget
+    crashed: int = 0  # workers that died on their own while grading
+
+    @property
+    def restarts(self) -> int:
+        return self.killed + self.crashed
+
+
+class _Worker:
+    __slots__ = (
+        "proc",
+        "tasks",
+        "results",
+        "frames",
+        "queue",
+        "ready",
+        "broken",
+        "born",
+        "head_started",
+        "unread",
+    )
+
+    def __init__(self, proc: Any, tasks: Connection, results: Connection) -> None:
+        self.proc = proc
+        self.tasks = tasks
+        self.results = results
+        self.frames = _FrameReader(results)
+        self.queue: deque[Task] = deque()  # sent and unanswered, in the order the worker grades
+        self.ready = False
+        self.broken = False  # a send failed: it is dying, wait for its EOF
+        self.born = time.monotonic()
+        self.head_started = 0.0  # when queue[0] started
+        self.unread = 0  # bytes sent that the worker has not read yet
+
+
+def _describe_exit(code: int | None) -> str:
+    if code is not None and code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"
+
+
+def default_grace(timeout: float) -> float:
+    """Extra time before the hard kill, so the worker's own soft timeout usually wins."""
+    return min(1.0, 0.2 + 0.1 * timeout)
+
+
+def preload_modules(grade_fn: str, extra: Sequence[str] | None = None) -> list[str]:
+    """Modules the fork server imports once, so that every worker starts with them loaded.
+
+    Always this module (the workers' entry point) and the grading function's; then `extra`, by
+    default mathgrader's checker when grading with mathgrader's own function.
+
+    >>> preload_modules("mathgrader.checker.grade:grade_item")[1:]
+    ['mathgrader.checker.grade', 'mathgrader.checker.equivalence']
+    """
+    module = grade_fn.partition(":")[0]
+    if extra is None:
+        # grade.py imports the checker lazily; preloading it is what makes replacements fast.
+        extra = ["mathgrader.checker.equivalence"] if module.startswith("mathgrader.") else []
+    return [__name__, module, *extra]
+
+
+def _context(start_method: str | None) -> Any:
+    if start_method is None:
+        # Never "fork": the parent has threads (input reader, progress bar) and forking a
+        # threaded process can deadlock the child; forkserver also keeps workers from inheriting
+        # each other's pipes, so a dead worker is seen as EOF at once.
+        methods = multiprocessing.get_all_start_methods()
+        start_method = "forkserver" if "forkserver" in methods else "spawn"
+    return multiprocessing.get_context(start_method)
+
+
+class WorkerPool:
+    """Grades submitted tasks in `workers` processes, each line under a hard time budget.
+
+    Drive it with `submit()` and `step()`; `step()` returns what finished. Use it as a context
+    manager: leaving the block normally lets workers exit, leaving it on an exception kills them.
+    """
+
+    def __init__(
+        self,
+        grade_fn: str = DEFAULT_GRADE_FN,
+        *,
+        workers: int = 1,
+        timeout: float = DEFAULT_TIMEOUT,
+        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        max_attempts: int = 2,
+        grace: float | None = None,
+        preload: Sequence[str] | None = None,
+        start_method: str | None = None,
+    ) -> None:
+        if workers < 1:
+            raise BatchError("workers must be at least 1")
+        if not (timeout > 0 and math.isfinite(timeout)):
+            raise BatchError("the timeout must be a positive number of seconds")
+        if chunk_size < 1 or max_attempts < 1:
+            raise BatchError("chunk_size and max_attempts must be at least 1")
+        self.grade_fn = grade_fn
+        self.n_workers = workers
+        self.timeout = timeout
+        self.chunk_size = chunk_size
+        self.max_attempts = max_attempts
+        self.grace = default_grace(timeout) if grace is None else grace
+        self.stats = PoolStats()
+        self._ctx = _context(start_method)
+        if self._ctx.get_start_method() == "forkserver":
+            # Takes effect when the (process-wide) fork server starts, i.e. on the first pool.
+            self._ctx.set_forkserver_preload(preload_modules(grade_fn, preload))
+        self._preload = preload
+        self._workers: list[_Worker] = []
+        # One selector for the pool's lifetime: building one per wait costs more than grading a
+        # cheap line. Keys carry (worker, is_sentinel); the caller's wake fd carries None.
+        self._selector = selectors.DefaultSelector()
+        self._wake: int | None = None
+        self._todo: deque[Task] = deque()
+        self._finished: list[Finished] = []
+        self._closed = False
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    def start(self) -> None:
+        while len(self._workers) < self.n_workers:
+            self._spawn()
+
+    def __enter__(self) -> WorkerPool:
+        self.start()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close(kill=exc_type is not None)
+
+    def close(self, *, kill: bool = False) -> None:
+        """Stop every worker: politely (EOF on its pipe) unless `kill`, then SIGKILL stragglers."""
+        if self._closed:
+            return
+        self._closed = True
+        workers, self._workers = self._workers, []
+        for w in workers:
+            if kill:
+                w.proc.kill()
+            w.tasks.close()
+        deadline = time.monotonic() + 2.0
+        for w in workers:
+            w.proc.join(max(0.0, deadline - time.monotonic()))
+            self._bury(w)
+        self._selector.close()
+
+    def pids(self) -> list[int]:
+        return [w.proc.pid for w in self._workers]
+
+    # -- work -----------------------------------------------------------------------------
+
+    def submit(self, task: Task) -> None:
+        self._todo.append(task)
+
+    @property
+    def pending(self) -> int:
+        """Tasks submitted and not yet returned by `step()`."""
+        return len(self._todo) + sum(len(w.queue) for w in self._workers) + len(self._finished)
+
+    def step(self, timeout: float | None = None, wake: int | None = None) -> list[Finished]:
+        """Dispatch work, wait for progress, enforce deadlines; return the finished tasks.
+
+        Waits at most `timeout` seconds (None: until something happens) and returns early when
+        the file descriptor `wake` becomes readable, so the caller can feed in new input.
+        """
+        self._dispatch()
+        if self._finished:
+            timeout = 0.0
+        elif not self.pending and wake is None and timeout is None:
+            return []
+        deadline = self._next_deadline()
+        if deadline is not None:
+            left = max(0.0, deadline - time.monotonic())
+            timeout = left if timeout is None else min(timeout, left)
+        if wake != self._wake:
+            if self._wake is not None:
+                self._selector.unregister(self._wake)
+            if wake is not None:
+                self._selector.register(wake, selectors.EVENT_READ, None)
+            self._wake = wake
+        ready: dict[_Worker, bool] = {}  # worker -> its process has exited
+        for key, _ in self._selector.select(timeout):
+            if key.data is not None:
+                w, is_sentinel = key.data
+                ready[w] = ready.get(w, False) or is_sentinel
+        for w, exited in ready.items():
+            if w in self._workers:  # not already buried by an earlier death in this loop
+                self._drain(w, exited=exited)
+        self._reap_overdue()
+        self._dispatch()
+        finished, self._finished = self._finished, []
+        return finished
+
+    # -- internals ------------------------------------------------------------------------
+
+    def _spawn(self) -> None:
+        task_r, task_w = self._ctx.Pipe(duplex=False)
+        result_r, result_w = self._ctx.Pipe(duplex=False)
+        proc = self._ctx.Process(
+            target=_worker_main,
+            args=(task_r, result_w, self.grade_fn, self.timeout),
+            name=f"mathgrader-batch-{self.stats.started}",
+            daemon=True,
+        )
+        try:
+            proc.start()
+        except (OSError, EOFError) as exc:
+            for conn in (task_r, task_w, result_r, result_w):
+                conn.close()
+            # EOF from the fork server means it died, typically on a preloaded module that
+            # raised something other than ImportError while being imported.
+            raise BatchError(
+                f"could not start a worker process ({type(exc).__name__}: {exc}); is every "
+                f"module in {preload_modules(self.grade_fn, self._preload)} importable?"
+            ) from exc
+        # Only the worker may hold these ends: then its death shows up as EOF / EPIPE here.
+        task_r.close()
+        result_w.close()
+        self.stats.started += 1
+        w = _Worker(proc, task_w, result_r)
+        self._selector.register(result_r, selectors.EVENT_READ, (w, False))
+        self._selector.register(proc.sentinel, selectors.EVENT_READ, (w, True))
+        self._workers.append(w)
+
+    def _bury(self, w: _Worker) -> int | None:
+        self._selector.unregister(w.results)
+        self._selector.unregister(w.proc.sentinel)
+        if w.proc.is_alive():
+            w.proc.kill()
+        w.proc.join()
+        code: int | None = w.proc.exitcode
+        w.tasks.close()
+        w.results.close()
+        w.proc.close()
+        return code
+
+    def _dispatch(self) -> None:
+        if not self._todo:
+            return
+        ready = [w for w in self._workers if w.ready and not w.broken]
+        idle = [w for w in ready if not w.queue]
+        # First an even share for every idle worker, so a short input is spread across them...
+        for i, w in enumerate(idle):
+            if not self._todo:
+                return
+            share = -(-len(self._todo) // (len(idle) - i))
+            self._send(w, min(self.chunk_size, share), pipelined=False)
+        # ...then one more chunk queued behind each busy worker, so none waits on a round trip.
+        for w in sorted(ready, key=lambda w: len(w.queue)):
+            if not self._todo:
+                return
+            if not w.broken and 0 < len(w.queue) <= self.chunk_size:
+                self._send(w, self.chunk_size, pipelined=True)
+
+    def _send(self, w: _Worker, limit: int, *, pipelined: bool) -> None:
+        chunk: list[Task] = []
+        nbytes = 0
+        while self._todo and len(chunk) < limit:
+            if chunk and nbytes + self._todo[0].nbytes > CHUNK_BYTES:
+                break
+            task = self._todo.popleft()
+            chunk.append(task)
+            nbytes += task.nbytes
+        data = pickle.dumps([t.payload() for t in chunk], protocol=pickle.HIGHEST_PROTOCOL)
+        if pipelined and w.unread + len(data) > PIPE_BUDGET:
+            self._todo.extendleft(reversed(chunk))
+            return
+        try:
+            w.tasks.send_bytes(data)
+        except OSError:  # broken pipe: the worker is dead; its EOF will be handled in step()
+            w.broken = True
+            self._todo.extendleft(reversed(chunk))
+            return
+        now = time.monotonic()
+        for t in chunk:
+            t.sent_at = now
+            t.chunk_bytes = 0
+        chunk[0].chunk_bytes = len(data)
+        was_idle = not w.queue
+        w.queue.extend(chunk)
+        w.unread += len(data)
+        if was_idle:
+            self._start_head(w, now)
+
+    @staticmethod
+    def _start_head(w: _Worker, started: float) -> None:
+        head = w.queue[0]
+        w.head_started = started
+        # The worker reads a whole chunk before grading its first line.
+        w.unread -= head.chunk_bytes
+        head.chunk_bytes = 0
+
+    def _drain(self, w: _Worker, *, exited: bool = False) -> None:
+        """Read everything the worker has sent; handle its death if the pipe reached EOF."""
+        messages, eof = w.frames.read()
+        if exited and not eof:
+            # The process is gone, so EOF is due; its last results may still be in flight.
+            while not eof and wait([w.results], 1.0):
+                more, eof = w.frames.read()
+                messages += more
+        for message in messages:
+            self._handle(w, message)
+        if eof or exited:
+            self._on_death(w)
+
+    def _handle(self, w: _Worker, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "result":
+            _, verdict, line, finished_at = message
+            task = w.queue.popleft()
+            if task.spent:
+                line = _add_seconds(line, task.spent)
+            self._finished.append((task, verdict, line))
+            if w.queue:
+                now = time.monotonic()
+                self._start_head(w, min(now, max(finished_at, w.queue[0].sent_at)))
+        elif kind == "ready":
+            w.ready = True
+        elif kind == "init_error":
+            raise BatchError(f"a worker could not load {self.grade_fn!r}: {message[1]}")
+
+    def _on_death(self, w: _Worker) -> None:
+        now = time.monotonic()
+        self._workers.remove(w)
+        code = self._bury(w)
+        if not w.ready:
+            raise BatchError(f"a worker process exited during start-up ({_describe_exit(code)})")
+        self.stats.crashed += 1
+        rest = list(w.queue)
+        if rest:
+            culprit = rest[0]
+            culprit.attempts += 1
+            culprit.spent += now - w.head_started
+            if culprit.attempts >= self.max_attempts:
+                rest.pop(0)
+                message = (
+                    f"the grading process died {culprit.attempts} times while checking this "
+                    f"line (last: {_describe_exit(code)})"
+                )
+                self._finished.append(
+                    (
+                        culprit,
+                        "error",
+                        error_line(culprit.id(), "worker_crashed", message, culprit.spent),
+                    )
+                )
+        # Unfinished lines go first: they hold back the ordered output.
+        self._todo.extendleft(reversed(rest))
+        if not self._closed:
+            self._spawn()
+
+    def _next_deadline(self) -> float | None:
+        deadlines = []
+        for w in self._workers:
+            if w.queue:
+                deadlines.append(w.head_started + self.timeout + self.grace)
+            elif not w.ready:
+                deadlines.append(w.born + START_TIMEOUT)
+        return min(deadlines, default=None)
+
+    def _reap_overdue(self) -> None:
+        for w in list(self._workers):
+            if not w.ready and time.monotonic() > w.born + START_TIMEOUT:
+                raise BatchError(f"a worker did not start within {START_TIMEOUT:g} s")
+            if not w.queue or time.monotonic() < w.head_started + self.timeout + self.grace:
+                continue
+            self._drain(w)  # its result may have arrived while we were busy elsewhere
+            if w not in self._workers or not w.queue:
+                continue
+            now = time.monotonic()
+            if now < w.head_started + self.timeout + self.grace:
+                continue
+            # Overran even the soft limit: SIGKILL is the only thing C code cannot ignore.
+            self._workers.remove(w)
+            self._bury(w)
+            self.stats.killed += 1
+            task = w.queue.popleft()
+            seconds = task.spent + now - w.head_started
+            line = error_line(
+                task.id(), "timeout", timeout_message(self.timeout), seconds, verdict="timeout"
+            )
+            self._finished.append((task, "timeout", line))
+            self._todo.extendleft(reversed(w.queue))
+            self._spawn()
+
+
+def _add_seconds(line: str, extra: float) -> str:
+    # Only for lines re-run after a crash, so the cost of re-encoding does not matter.
+    record = json.loads(line)
+    record["seconds"] = round(record["seconds"] + extra, 6)
+    return json.dumps(record)

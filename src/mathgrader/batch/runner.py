@@ -1,0 +1,405 @@
+"""`run_batch`: stream JSON Lines through the worker pool and write results in input order.
+
+The runner owns the streaming: a reader thread pulls input lines lazily (so a slow producer on
+stdin never stops the parent from enforcing deadlines), a bounded window of lines is in flight at
+any time, and a reorder buffer writes each result as soon as every earlier line has been written.
+Memory therefore stays constant however long the input is. Grading itself happens in
+`mathgrader.batch.pool`.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import sys
+import threading
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from ..checker.grade import VERDICTS
+from ..errors import MathgraderError
+from .pool import (
+    DEFAULT_CHUNK_SIZE,
+    DEFAULT_GRADE_FN,
+    DEFAULT_TIMEOUT,
+    BatchError,
+    Task,
+    WorkerPool,
+    decode_line,
+    error_line,
+    load_grade_fn,
+    result_line,
+)
+
+__all__ = ["RESOLVE_ERRORS", "BatchInputError", "BatchStats", "Resolver", "run_batch"]
+
+Resolver = Callable[[dict[str, Any]], Any]
+"""Maps a decoded input object to what the grading function receives (e.g. an answer-key item)."""
+
+# What a resolver may raise to reject one line (unknown question, bad field); anything else is a
+# bug in the resolver and stops the run.
+RESOLVE_ERRORS: tuple[type[Exception], ...] = (MathgraderError, LookupError, ValueError, TypeError)
+
+
+class BatchInputError(BatchError):
+    """The input stream failed part-way (unreadable file, bad encoding).
+
+    Every line read before the failure has been answered; `stats` counts them.
+    """
+
+    def __init__(self, message: str, stats: BatchStats) -> None:
+        super().__init__(message)
+        self.stats = stats
+
+
+@dataclass(slots=True)
+class BatchStats:
+    """What the CLI needs to report and to choose an exit status."""
+
+    lines: int = 0  # non-blank input lines; each got exactly one output line
+    blank_lines: int = 0
+    verdicts: dict[str, int] = field(default_factory=lambda: dict.fromkeys(VERDICTS, 0))
+    seconds: float = 0.0  # wall time of the whole run
+    workers: int = 0
+    worker_restarts: int = 0  # workers replaced after a timeout kill or a crash
+
+    @property
+    def lines_per_second(self) -> float:
+        return self.lines / self.seconds if self.seconds > 0 else 0.0
+
+
+class _Writable(Protocol):
+    def write(self, text: str, /) -> object: ...
+
+
+def run_batch(
+    lines: Iterable[str],
+    write: Callable[[str], object] | _Writable,
+    *,
+    workers: int = 1,
+    timeout: float = DEFAULT_TIMEOUT,
+    progress: bool | None = None,
+    grade_fn: str = DEFAULT_GRADE_FN,
+    resolve: Resolver | None = None,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    max_pending: int = 4096,
+    max_pending_bytes: int = 64 * 1024 * 1024,
+    total: int | None = None,
+    preload: Sequence[str] | None = None,
+) -> BatchStats:
+    """Grade JSON Lines submissions and write one JSON result line per non-blank input line.
+
+    `lines` is read lazily (a file object, `sys.stdin`, a generator). `write` is a text stream or
+    a callable; each call gets one or more whole lines, each ending in a newline. Results come
+    out in input order. Each line's check runs in one of `workers` processes and gets `timeout`
+    seconds; a line that overruns gets verdict `timeout`, a line that kills its worker twice gets
+    `error`, and the run goes on. `grade_fn` ("module:function") receives the decoded object, or
+    what `resolve(object)` returns when a resolver is given, and returns a grade (with
+    `to_dict()`) or a dict. At most `max_pending` lines (and `max_pending_bytes` of input) are
+    held between reading and writing. `progress` shows a bar on stderr (default: when stderr
+    is a terminal); `total`, when known, gives the bar an end. `preload` names further modules
+    for the fork server to import once, so that new workers start fast (a CLI should name its
+    own module: workers re-run the main script).
+
+    Raises `BatchError` when the run cannot start (bad grading function, bad settings) and
+    `BatchInputError` when reading the input fails part-way, after answering what was read.
+
+    >>> import io, json
+    >>> out = io.StringIO()
+    >>> stats = run_batch(['{"id": 1, "answer": "x"}', "", "{oops"], out)
+    >>> [(r["id"], r["verdict"]) for r in map(json.loads, out.getvalue().splitlines())]
+    [(1, 'error'), (None, 'error')]
+    >>> stats.lines, stats.blank_lines, stats.verdicts["error"]
+    (2, 1, 2)
+    """
+    if max_pending < 1 or max_pending_bytes < 1:
+        raise BatchError("max_pending and max_pending_bytes must be at least 1")
+    # Fail here, with a clear message, rather than in every worker.
+    load_grade_fn(grade_fn)
+    emit = write.write if hasattr(write, "write") else write
+    flush = getattr(write, "flush", None)
+    stats = BatchStats(workers=workers)
+    started = time.perf_counter()
+    show = progress if progress is not None else _stderr_is_terminal()
+
+    with ExitStack() as stack:
+        pool = stack.enter_context(
+            WorkerPool(
+                grade_fn, workers=workers, timeout=timeout, chunk_size=chunk_size, preload=preload
+            )
+        )
+        reader = stack.enter_context(_LineReader(lines))
+        advance = stack.enter_context(_progress_bar(show, total))
+        pump = _Pump(pool, reader, resolve, max_pending, max_pending_bytes)
+        for text, count in pump.run(stats):
+            emit(text)
+            # Flushed at once so a reader downstream sees results as they come; each call
+            # already carries every line that was ready, so this costs little.
+            if flush is not None:
+                flush()
+            advance(count)
+        stats.worker_restarts = pool.stats.restarts
+    stats.seconds = time.perf_counter() - started
+    if reader.error is not None:
+        if not isinstance(reader.error, Exception):
+            raise reader.error
+        raise BatchInputError(f"could not read the input: {reader.error}", stats) from reader.error
+    return stats
+
+
+class _Pump:
+    """The parent's loop: read into the window, feed the pool, write results in order."""
+
+    def __init__(
+        self,
+        pool: WorkerPool,
+        reader: _LineReader,
+        resolve: Resolver | None,
+        max_pending: int,
+        max_pending_bytes: int,
+    ) -> None:
+        self.pool = pool
+        self.reader = reader
+        self.resolve = resolve
+        self.max_pending = max_pending
+        self.max_pending_bytes = max_pending_bytes
+        self.intake: deque[str] = deque()
+        self.lineno = 0
+        self.next_seq = 0  # sequence number of the next non-blank line read
+        self.next_write = 0  # sequence number of the next line to write
+        self.pending_bytes = 0
+        self.done: dict[int, tuple[str, str, int]] = {}  # seq -> (verdict, line, nbytes)
+
+    def _has_room(self) -> bool:
+        return (
+            self.next_seq - self.next_write < self.max_pending
+            and self.pending_bytes < self.max_pending_bytes
+        )
+
+    def run(self, stats: BatchStats) -> Iterator[tuple[str, int]]:
+        """Yield (text to write, number of lines in it) until every line is answered."""
+        while True:
+            self._take_input(stats)
+            out = []
+            while self.next_write in self.done:
+                verdict, line, nbytes = self.done.pop(self.next_write)
+                self.next_write += 1
+                self.pending_bytes -= nbytes
+                stats.verdicts[verdict] = stats.verdicts.get(verdict, 0) + 1
+                out.append(line)
+            if out:
+                stats.lines += len(out)
+                yield "\n".join(out) + "\n", len(out)
+            if self.reader.exhausted and not self.intake and self.next_write == self.next_seq:
+                return
+            wake = self.reader.fd if self._has_room() and not self.reader.exhausted else None
+            for task, verdict, line in self.pool.step(wake=wake):
+                self.done[task.seq] = (verdict, line, task.nbytes)
+
+    def _take_input(self, stats: BatchStats) -> None:
+        while self._has_room():
+            if not self.intake:
+                batch = self.reader.take()
+                if batch is None:
+                    return
+                self.intake.extend(batch)
+                continue
+            text = self.intake.popleft().strip()
+            self.lineno += 1
+            if not text:
+                stats.blank_lines += 1
+                continue
+            task = Task(self.next_seq, self.lineno, text, nbytes=len(text))
+            self.next_seq += 1
+            self.pending_bytes += task.nbytes
+            if self.resolve is None:
+                self.pool.submit(task)  # the worker decodes it: cheaper for the parent
+            else:
+                self._resolve(task)
+
+    def _resolve(self, task: Task) -> None:
+        assert self.resolve is not None and task.raw is not None
+        start = time.perf_counter()
+        ident, item, problem = decode_line(task.raw, task.lineno)
+        if problem is not None:
+            line = error_line(ident, "bad_json", problem, time.perf_counter() - start)
+            self.done[task.seq] = ("error", line, task.nbytes)
+            return
+        try:
+            task.item = self.resolve(item)
+        except RESOLVE_ERRORS as exc:
+            error = _resolve_error(exc)
+            line = result_line(
+                ident, "error", 0.0, error["message"], error, time.perf_counter() - start
+            )
+            self.done[task.seq] = ("error", line, task.nbytes)
+            return
+        task.ident, task.raw = ident, None  # the worker grades the resolved item as is
+        self.pool.submit(task)
+
+
+def _resolve_error(exc: Exception) -> dict[str, Any]:
+    """The error object for a line the resolver rejected."""
+    if isinstance(exc, MathgraderError) and hasattr(exc, "to_dict"):
+        return dict(exc.to_dict())  # keeps the field / column / hint of the project's errors
+    if isinstance(exc, KeyError) and exc.args:
+        # str(KeyError("q7")) is "'q7'": say what was not found instead.
+        return {"code": "not_found", "message": f"not found: {exc.args[0]}"}
+    return {"code": "bad_item", "message": str(exc) or type(exc).__name__}
+
+
+# ---------------------------------------------------------------------------------------------
+# Input reader
+# ---------------------------------------------------------------------------------------------
+
+_EOF = object()
+_BATCH_LINES = 256
+
+
+class _Failure:
+    def __init__(self, exc: BaseException) -> None:
+        self.exc = exc
+
+
+class _LineReader:
+    """Reads `lines` on a daemon thread into a small bounded queue.
+
+    A byte on a self-pipe (`fd`) announces new data, so the parent can wait on input and workers
+    at once. Lines are passed in batches when the parent is behind (fewer queue operations) and
+    one by one when it is waiting (no added latency on a slow stream).
+    """
+
+    def __init__(self, lines: Iterable[str], depth: int = 4) -> None:
+        self._lines = lines
+        self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self.fd, self._wfd = os.pipe()
+        os.set_blocking(self.fd, False)
+        os.set_blocking(self._wfd, False)
+        self._thread = threading.Thread(
+            target=self._run, name="mathgrader-batch-reader", daemon=True
+        )
+        self.exhausted = False
+        self.error: BaseException | None = None
+        self._closed = False
+
+    def __enter__(self) -> _LineReader:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:  # the thread must never write to a closed (and maybe reused) fd
+            if self._closed:
+                return
+            self._closed = True
+            os.close(self._wfd)
+        os.close(self.fd)
+
+    def _run(self) -> None:
+        batch: list[str] = []
+        try:
+            for line in self._lines:
+                batch.append(line)
+                if len(batch) >= _BATCH_LINES or self._queue.empty():
+                    if not self._put(batch):
+                        return
+                    batch = []
+            if batch and not self._put(batch):
+                return
+            self._put(_EOF)
+        except BaseException as exc:  # handed to the parent, which decides what it means
+            if not batch or self._put(batch):
+                self._put(_Failure(exc))
+
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(item, timeout=0.1)
+            except queue.Full:
+                continue
+            with self._lock:
+                if not self._closed:
+                    try:
+                        os.write(self._wfd, b"\0")
+                    except BlockingIOError:  # the parent has plenty of wake-ups pending
+                        pass
+            return True
+        return False
+
+    def take(self) -> list[str] | None:
+        """The next batch of lines, or None when nothing is available right now."""
+        if self.exhausted:
+            return None
+        try:
+            item = self._queue.get_nowait()
+        except queue.Empty:
+            # Clear the wake-ups before looking again, so none is lost in between.
+            try:
+                os.read(self.fd, 4096)
+            except BlockingIOError:
+                pass
+            try:
+                item = self._queue.get_nowait()
+            except queue.Empty:
+                return None
+        if item is _EOF:
+            self.exhausted = True
+            return None
+        if isinstance(item, _Failure):
+            self.exhausted = True
+            self.error = item.exc
+            return None
+        assert isinstance(item, list)
+        return item
+
+
+# ---------------------------------------------------------------------------------------------
+# Progress
+# ---------------------------------------------------------------------------------------------
+
+
+def _stderr_is_terminal() -> bool:
+    try:
+        return sys.stderr.isatty()
+    except (AttributeError, ValueError):  # replaced or closed stderr
+        return False
+
+
+@contextmanager
+def _progress_bar(show: bool, total: int | None) -> Iterator[Callable[[int], None]]:
+    if not show:
+        yield lambda n: None
+        return
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("grading"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=Console(stderr=True),
+    ) as bar:
+        task = bar.add_task("grading", total=total)
+
+        def advance(n: int) -> None:
+            bar.advance(task, n)
+
+        yield advance

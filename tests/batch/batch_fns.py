@@ -1,0 +1,78 @@
+"""Grading functions for the batch tests, imported by name inside worker processes.
+
+`scripted` does what the item's "do" field says, so one importable function covers every
+misbehaviour a real checker might show: slow lines, hangs in Python and in C, crashes, raised
+exceptions and unusable results. The conftest puts this folder on `sys.path`, which spawned and
+forkserver workers inherit, so `"batch_fns:scripted"` imports in them too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+NOT_CALLABLE = 42
+
+
+def _grade(item: dict[str, Any]) -> dict[str, Any]:
+    right = item.get("answer") == item.get("reference")
+    return {
+        "verdict": "correct" if right else "incorrect",
+        "score": 1.0 if right else 0.0,
+        "feedback": None,
+        "error": None,
+    }
+
+
+def scripted(item: dict[str, Any]) -> dict[str, Any]:
+    action = item.get("do")
+    if action == "sleep":
+        time.sleep(float(item["seconds"]))
+    elif action == "hang":  # pure Python: the worker's soft timer interrupts it
+        time.sleep(60)
+    elif action == "bigint":  # the issue's example; CPython checks signals inside big pow
+        _ = 10 ** (10**9)
+    elif action == "c_loop":  # OpenSSL loop with the GIL released: no signal is ever handled
+        hashlib.pbkdf2_hmac("sha256", b"x", b"salt", 10**9)
+    elif action == "masked":  # like C code that never returns to the interpreter
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        time.sleep(60)
+    elif action == "swallow":  # grading code that catches everything, even the soft timeout
+        try:
+            time.sleep(60)
+        except BaseException:
+            time.sleep(60)
+    elif action == "exit":
+        os._exit(1)
+    elif action == "exit_once":  # crashes the first worker only
+        marker = Path(item["marker"])
+        if not marker.exists():
+            marker.touch()
+            os._exit(3)
+    elif action == "raise":
+        raise RuntimeError("boom")
+    elif action == "bad_verdict":
+        return {"verdict": "maybe", "score": 0.5}
+    elif action == "not_json":
+        return {**_grade(item), "extra": object()}
+    elif action == "pid":
+        return {**_grade(item), "feedback": str(os.getpid())}
+    return _grade(item)
+
+
+class Graded:
+    """A grade object with `to_dict()`, like `mathgrader.checker.grade.Grade`."""
+
+    def __init__(self, verdict: str, score: float) -> None:
+        self.verdict, self.score = verdict, score
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"verdict": self.verdict, "score": self.score, "feedback": None, "error": None}
+
+
+def with_to_dict(item: dict[str, Any]) -> Graded:
+    return Graded("correct", 1.0)

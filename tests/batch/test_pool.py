@@ -1,0 +1,184 @@
+"""In-process tests of what a worker does with one line, and of the pool's building blocks."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from mathgrader.batch.pool import (
+    BatchError,
+    Task,
+    WorkerPool,
+    decode_line,
+    grade_payload,
+    load_grade_fn,
+    result_line,
+    soft_timer,
+)
+
+
+def _payload(text: str, lineno: int = 1) -> tuple[int, str | None, Any, Any]:
+    return (lineno, text, None, None)
+
+
+def _const(result: Any) -> Any:
+    return lambda item: result
+
+
+DECODE_PAIRS = [
+    ('{"id": 1}', (1, {"id": 1}, None)),
+    ('{"answer": "x"}', (None, {"answer": "x"}, None)),
+    (
+        "{oops",
+        (
+            None,
+            None,
+            "line 4: not valid JSON (Expecting property name enclosed in double "
+            "quotes at column 2)",
+        ),
+    ),
+    ("[1, 2]", (None, None, "line 4: each line must be a JSON object, not an array")),
+    ('"text"', (None, None, "line 4: each line must be a JSON object, not a string")),
+    ("42", (None, None, "line 4: each line must be a JSON object, not a number")),
+    ("null", (None, None, "line 4: each line must be a JSON object, not null")),
+    ('{"id": NaN}', (None, None, "line 4: not valid JSON (NaN is not a JSON value)")),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), DECODE_PAIRS, ids=[t for t, _ in DECODE_PAIRS])
+def test_decode_line(text: str, expected: tuple[Any, Any, str | None]) -> None:
+    assert decode_line(text, 4) == expected
+
+
+def test_decode_line_deep_nesting_is_an_error_not_a_crash() -> None:
+    ident, item, problem = decode_line("[" * 100_000 + "]" * 100_000, 1)
+    assert (ident, item) == (None, None)
+    assert problem is not None and problem.startswith("line 1: not valid JSON")
+
+
+# (what the grading function returns, expected verdict, expected error code)
+RESULT_PAIRS: list[tuple[str, Any, str, str | None]] = [
+    ("dict", {"verdict": "correct", "score": 1.0}, "correct", None),
+    ("int-score", {"verdict": "incorrect", "score": 0}, "incorrect", None),
+    ("partial", {"verdict": "incorrect", "score": 0.5, "feedback": "half"}, "incorrect", None),
+    ("unknown-verdict", {"verdict": "maybe", "score": 0.5}, "error", "bad_result"),
+    ("score-too-big", {"verdict": "correct", "score": 2}, "error", "bad_result"),
+    ("score-nan", {"verdict": "correct", "score": float("nan")}, "error", "bad_result"),
+    ("score-bool", {"verdict": "correct", "score": True}, "error", "bad_result"),
+    ("feedback-not-str", {"verdict": "correct", "score": 1, "feedback": 3}, "error", "bad_result"),
+    ("not-a-grade", "correct", "error", "bad_result"),
+    ("extra-not-json", {"verdict": "correct", "score": 1, "x": object()}, "error", "bad_result"),
+    ("extra-nan", {"verdict": "correct", "score": 1, "x": float("inf")}, "error", "bad_result"),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "result", "verdict", "code"), RESULT_PAIRS, ids=[r[0] for r in RESULT_PAIRS]
+)
+def test_grade_payload_checks_results(
+    name: str, result: Any, verdict: str, code: str | None
+) -> None:
+    got_verdict, line = grade_payload(_const(result), _payload('{"id": "a"}'), 2.0)
+    record = json.loads(line)
+    assert (got_verdict, record["verdict"], record["id"]) == (verdict, verdict, "a")
+    assert (record["error"] or {}).get("code") == code
+    assert 0.0 <= record["score"] <= 1.0
+
+
+def test_grade_payload_keeps_extra_fields_but_not_reserved_ones() -> None:
+    result = {"verdict": "correct", "score": 1.0, "preview": {"latex": "x"}, "id": "forged"}
+    _, line = grade_payload(_const(result), _payload('{"id": "a"}'), 2.0)
+    record = json.loads(line)
+    assert record["id"] == "a"
+    assert record["preview"] == {"latex": "x"}
+    assert list(record) == ["id", "verdict", "score", "feedback", "error", "preview", "seconds"]
+
+
+def test_grade_payload_reports_exceptions_on_the_line() -> None:
+    def boom(item: Any) -> Any:
+        raise ZeroDivisionError("division by zero")
+
+    verdict, line = grade_payload(boom, _payload('{"id": 9}'), 2.0)
+    record = json.loads(line)
+    assert verdict == "error"
+    assert record["error"]["code"] == "grader_failed"
+    assert "ZeroDivisionError: division by zero" in record["error"]["message"]
+
+
+def test_grade_payload_soft_timeout_in_process() -> None:
+    def spin(item: Any) -> Any:
+        while True:
+            pass
+
+    with soft_timer() as active:
+        assert active
+        verdict, line = grade_payload(spin, _payload('{"id": 1}'), 0.2)
+    record = json.loads(line)
+    assert verdict == "timeout"
+    assert record["error"]["code"] == "timeout"
+    assert record["score"] == 0.0
+
+
+def test_grade_payload_with_decoded_item_skips_decoding() -> None:
+    seen = []
+
+    def keep(item: Any) -> Any:
+        seen.append(item)
+        return {"verdict": "correct", "score": 1.0}
+
+    verdict, line = grade_payload(keep, (3, None, "q1", {"reference": "x"}), 2.0)
+    assert verdict == "correct" and json.loads(line)["id"] == "q1"
+    assert seen == [{"reference": "x"}]
+
+
+def test_result_line_field_order() -> None:
+    line = result_line(None, "error", 0.0, "m", {"code": "c", "message": "m"}, 1.0)
+    assert list(json.loads(line)) == ["id", "verdict", "score", "feedback", "error", "seconds"]
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        "no_colon",
+        ":f",
+        "m:",
+        "batch_fns_missing_module:f",
+        "batch_fns:missing",
+        "batch_fns:NOT_CALLABLE",
+    ],
+)
+def test_load_grade_fn_rejects(spec: str) -> None:
+    with pytest.raises(BatchError):
+        load_grade_fn(spec)
+
+
+def test_load_grade_fn_default() -> None:
+    from mathgrader.checker.grade import grade_item
+
+    assert load_grade_fn("mathgrader.checker.grade:grade_item") is grade_item
+
+
+@pytest.mark.parametrize(
+    "kwargs", [{"workers": 0}, {"timeout": 0}, {"timeout": float("inf")}, {"chunk_size": 0}]
+)
+def test_pool_rejects_bad_settings(kwargs: dict[str, Any]) -> None:
+    with pytest.raises(BatchError):
+        WorkerPool("batch_fns:scripted", **kwargs)
+
+
+@pytest.mark.slow
+def test_pool_used_directly() -> None:
+    with WorkerPool("batch_fns:scripted", workers=2, timeout=1.0) as pool:
+        for seq in range(10):
+            pool.submit(
+                Task(seq, seq + 1, json.dumps({"id": seq, "reference": "x", "answer": "x"}))
+            )
+        finished: list[tuple[Task, str, str]] = []
+        while pool.pending:
+            finished += pool.step(timeout=5.0)
+        pids = pool.pids()
+    assert sorted(t.seq for t, _, _ in finished) == list(range(10))
+    assert {v for _, v, _ in finished} == {"correct"}
+    assert len(pids) == 2
