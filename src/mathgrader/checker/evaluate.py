@@ -596,6 +596,7 @@ def evaluate_mpmath(
     values mpmath cannot represent (infinities), so callers fall back to SymPy for those."""
     node = ast.strip_groups(node)
     result: Any
+    evaluated_args: list[Any] = []
     if isinstance(node, ast.Number):
         result = mpmath.mpf(node.value.numerator) / node.value.denominator
     elif isinstance(node, ast.Name):
@@ -629,9 +630,9 @@ def evaluate_mpmath(
         args = node.args
         if len(args) == 1 and isinstance(args[0], ast.Sequence):
             args = args[0].items
-        evaluated = [evaluate_mpmath(a, values, magnitudes) for a in args]
+        evaluated_args = [evaluate_mpmath(a, values, magnitudes) for a in args]
         try:
-            result = MPMATH_KIT[node.name](*evaluated)
+            result = MPMATH_KIT[node.name](*evaluated_args)
         except (ZeroDivisionError, ValueError):
             raise Undefined from None
     else:
@@ -641,6 +642,23 @@ def evaluate_mpmath(
     if not mpmath.isfinite(result):
         raise Undefined
     if magnitudes is not None:
-        summed = isinstance(node, ast.Binary) and node.op in "+-"
-        magnitudes.see(result, exact_term=not (summed or isinstance(node, ast.Call)))
+        magnitudes.see(result, exact_term=_exact_term(node, result, evaluated_args))
     return result
+
+
+# Functions with zeros at irrational points (sin(7*pi), ln(1), acos(1)...): a tiny result may be
+# rounding noise of the argument, so it only counts as a term to resolve when it is well above
+# the argument's rounding error. Other functions (exp, sqrt, atan...) keep relative precision.
+_CAN_CANCEL = frozenset({"sin", "cos", "tan", "cot", "ln", "log", "acos", "acosh", "acot",
+                         "acoth", "mod", "re", "im", "arg", "atan2", "root"})
+
+
+def _exact_term(node: ast.Node, result: Any, args: list[Any]) -> bool:
+    if isinstance(node, ast.Binary):
+        return node.op not in "+-"
+    if not isinstance(node, ast.Call):
+        return True
+    if node.name not in _CAN_CANCEL:
+        return True
+    largest = max((abs(a) for a in args), default=0)
+    return bool(abs(result) > largest * mpmath.mpf(10) ** (20 - mpmath.mp.dps))

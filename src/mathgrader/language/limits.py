@@ -16,7 +16,7 @@ from . import ast
 __all__ = ["MAX_DIGITS", "MAX_EXPONENT", "check_sizes"]
 
 MAX_DIGITS = 10_000
-MAX_EXPONENT = 1e6  # |exponent| allowed on a non-constant base, e.g. x^(10^6)
+MAX_EXPONENT = 1e4  # |exponent| allowed on a non-constant base: x^10000, not x^100000
 MAX_BINOMIAL = 1e5
 
 

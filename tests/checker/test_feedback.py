@@ -1,0 +1,85 @@
+"""Feedback on wrong answers names the likely slip; correct answers get none.
+
+The assertions look for the key word of each message (sign, factor, undefined, the variable's
+name, log) rather than whole sentences, so the wording can improve without breaking them.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from mathgrader import grade
+
+
+def row(reference: str, answer: str, *words: str, bug: str | None = None) -> object:
+    marks = [pytest.mark.xfail(strict=True, reason=bug)] if bug else []
+    return pytest.param(reference, answer, words, marks=marks, id=f"{reference} ~ {answer}")
+
+
+FEEDBACK_CASES = [
+    # the opposite sign
+    row("2*x", "-2*x", "sign"),
+    row("x^2+1", "-(x^2+1)", "sign"),
+    row("sin(x)", "sin(-x)", "sign"),
+    row("erf(x)", "erf(-x)", "sign"),
+    row("(x-a)^5999", "(a-x)^5999", "sign"),
+    row("5", "-5", "sign"),
+    row("sqrt(2)", "-sqrt(2)", "sign"),
+    # a constant factor
+    row("2*x", "6*x", "factor"),
+    row("x^2+x", "3*x^2+3*x", "factor"),
+    row("x", "1.06*x", "factor"),
+    # log base 10 instead of ln, and the other way round
+    row("ln(x)", "log(x)", "log"),
+    row("log(x)", "ln(x)", "ln"),
+    row("ln(x^2+1)", "log(x^2+1)", "log"),
+    # undefined where the reference is defined
+    row("sqrt(x)", "sqrt(x)+1/x", "undefined"),
+    row("x", "x + 0*floor(ln(x))", "undefined"),
+    row("x", "x + 0*erf(sqrt(x))", "undefined"),
+    # a variable the reference does not use
+    row("x^2", "e^x", "e"),
+    row("sin(x)", "sin(y)", "y"),
+    row("x^2+1", "x^2+t", "t"),
+    row("2*x", "2*y", "y"),
+    row("x", "x+y", "y"),
+    # too few digits
+    row("2/3", "0.67", "digits"),
+    # degrees for radians, a missing term, calculus slips
+    row("sin(pi/6)", "sin(30)", "degrees"),
+    row("cos(pi*x/180)", "cos(x)", "degrees"),
+    row("x^2+x+1", "x^2+x", "missing"),
+    row("x^3", "3*x^2", "derivative"),
+    row("3*x^2", "x^3", "derivative"),
+]
+
+
+@pytest.mark.parametrize(("reference", "answer", "words"), FEEDBACK_CASES)
+def test_feedback_names_the_slip(reference: str, answer: str, words: tuple[str, ...]) -> None:
+    result = grade(reference, answer)
+    assert result.verdict == "incorrect", result
+    assert result.feedback is not None, result
+    for word in words:
+        assert word in result.feedback, (word, result.feedback)
+
+
+@pytest.mark.parametrize(("reference", "answer"), [
+    ("2*x", "x*2"),
+    ("sin(x)^2+cos(x)^2", "1"),
+    ("sqrt(x^2)", "abs(x)"),
+    ("2/3", "0.666666666667"),
+    ("oo", "oo+1"),
+])
+def test_correct_answers_get_no_feedback(reference: str, answer: str) -> None:
+    result = grade(reference, answer)
+    assert result.verdict == "correct"
+    assert result.feedback is None
+    assert result.error is None
+
+
+def test_feedback_is_plain_text() -> None:
+    for reference, answer in [("2*x", "-2*x"), ("sqrt(x)", "sqrt(x)+1/x"), ("x^2", "e^x"),
+                              ("sin(x)^2", "1-cos(x)^2")]:
+        feedback = grade(reference, answer, forbid=["cos"]).feedback
+        assert feedback is not None
+        assert "<" not in feedback and ">" not in feedback
