@@ -449,9 +449,19 @@ def is_rational_exact(node: ast.Node) -> bool:
         if isinstance(child, ast.Call) and child.name not in rational_functions:
             return False
         if isinstance(child, ast.Binary) and child.op == "^":
-            if _integer_literal(child.right) is None:
+            if _integer_literal(child.right) is None and not _constant_integer(child.right):
                 return False
     return True
+
+
+def _constant_integer(node: ast.Node) -> bool:
+    """A constant exponent with an integer value, such as 10^3 or 6/2."""
+    if any(isinstance(child, ast.Name) for child in ast.walk(node)):
+        return False
+    try:
+        return evaluate_exact(node, {}).denominator == 1
+    except (NotExact, Undefined):
+        return False
 
 
 # ---------------------------------------------------------------------------------- mpmath kit

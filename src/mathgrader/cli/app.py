@@ -350,6 +350,39 @@ def key_show(file: Annotated[Path, typer.Argument(help="An answer-key TOML file.
 
 
 @app.command()
+def serve(
+    keys: Annotated[
+        Path | None, typer.Option(help="Folder of answer keys (default: MATHGRADER_KEYS or the "
+                                       "bundled examples).")
+    ] = None,
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Grading processes.")] = 2,
+    timeout: Annotated[float, typer.Option(help="Time budget of one check, s.")] = 2.0,
+) -> None:
+    """Serve the API, the quiz pages and the help center."""
+    import uvicorn
+
+    from ..errors import MathgraderError
+    from ..service.app import create_app
+    from ..service.settings import Settings
+
+    overrides: dict[str, Any] = {"host": host, "port": port, "workers": workers,
+                                 "timeout": timeout}
+    if keys is not None:
+        overrides["keys"] = keys
+    try:
+        settings = Settings(**overrides)
+        application = create_app(settings)
+    except (MathgraderError, ValueError) as exc:
+        raise _fail(str(exc)) from None
+    _echo(f"mathgrader: serving http://{host}:{port}/ (quizzes: "
+          f"{', '.join(sorted(application.state.quiz_ids))})", err=True)
+    uvicorn.run(application, host=host, port=port, log_level="info",
+                timeout_graceful_shutdown=10)
+
+
+@app.command()
 def demo() -> None:
     """Preview and grade a few answers (what `make run` shows until the service exists)."""
     from ..checker.grade import grade

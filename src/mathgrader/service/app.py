@@ -1,0 +1,162 @@
+"""The FastAPI application: API, quiz pages and help center over one grading pool.
+
+`create_app(settings)` loads and lints the answer keys (a key that does not lint is refused at
+start), starts the grading pool and the submissions log in the lifespan, and mounts the routers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from ..errors import MathgraderError
+from ..keys import AnswerKey, load_keys
+from ..keys.lint import lint_key
+from . import api, pages
+from .grading import GradingPool
+from .settings import Settings
+
+__all__ = ["KeysRefused", "create_app", "load_checked_keys"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+
+class KeysRefused(MathgraderError):
+    """An answer key is unusable or its examples do not hold: the service does not start."""
+
+
+def load_checked_keys(folder: Path) -> dict[str, AnswerKey]:
+    keys = load_keys(folder)
+    if not keys:
+        raise KeysRefused(f"no answer keys (*.toml) in {folder}")
+    problems = [report.line() for key in keys.values() for report in lint_key(key)
+                if not report.ok]
+    if problems:
+        raise KeysRefused("answer keys do not lint:\n" + "\n".join(problems))
+    return keys
+
+
+class BodyLimit:
+    """Refuses request bodies over `limit` bytes with 413, declared or streamed."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers") or []).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await _too_large(send)
+            return
+        seen = 0
+
+        async def limited() -> Message:
+            nonlocal seen
+            message = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    raise _BodyTooLarge
+            return message
+
+        try:
+            await self.app(scope, limited, send)
+        except _BodyTooLarge:
+            await _too_large(send)
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+async def _too_large(send: Send) -> None:
+    body = b'{"detail":"request body too large"}'
+    await send({"type": "http.response.start", "status": 413,
+                "headers": [(b"content-type", b"application/json"),
+                            (b"content-length", str(len(body)).encode())]})
+    await send({"type": "http.response.body", "body": body})
+
+
+_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    keys = load_checked_keys(settings.keys)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        pool = GradingPool(workers=settings.workers, timeout=settings.timeout)
+        pool.start()
+        store = _open_store(settings) if settings.record else None
+        app.state.service = api.ServiceState(settings, keys, pool, store)
+        try:
+            yield
+        finally:
+            pool.close()
+            if store is not None:
+                store.close()
+
+    app = FastAPI(
+        title="mathgrader",
+        version="0.1.0",
+        summary="Grades math answers typed by learners.",
+        lifespan=lifespan,
+    )
+    app.state.help_center = _help_center()
+    app.state.quiz_ids = sorted(keys)
+    app.include_router(api.router)
+    app.include_router(pages.router)
+    _include_help(app)
+    app.mount("/static", StaticFiles(directory=str(Path(__file__).with_name("static"))),
+              name="static")
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST"], allow_headers=["content-type"])
+
+    @app.middleware("http")
+    async def security_headers(request: Any, call_next: Any) -> Any:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        html = response.headers.get("content-type", "").startswith("text/html")
+        if html and request.url.path not in ("/docs", "/redoc"):  # their UI loads from a CDN
+            response.headers.setdefault("Content-Security-Policy", _CSP)
+            response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    return app
+
+
+def _help_center() -> Any:
+    from .help import HelpCenter
+
+    return HelpCenter.from_seeds()
+
+
+def _include_help(app: FastAPI) -> None:
+    from .help_routes import router
+
+    app.include_router(router)
+
+
+def _open_store(settings: Settings) -> Any:
+    from .store import SubmissionStore, default_url
+
+    var = settings.var_dir.resolve()
+    url = settings.database_url or default_url(var.parent)
+    return SubmissionStore(url, spool_dir=var / "spool")

@@ -1,0 +1,73 @@
+// Quiz pages: live preview of each answer (preview.js) and grading on submit.
+// Learner text and server messages are inserted as text, never as HTML.
+"use strict";
+
+(function () {
+  const VERDICT_TEXT = {
+    correct: "Correct",
+    incorrect: "Not correct",
+    invalid: "The grader could not read this answer",
+    error: "This question could not be graded",
+    timeout: "The check took too long; try a simpler form",
+  };
+
+  function showVerdict(box, result) {
+    box.replaceChildren();
+    box.className = "verdict verdict-" + result.verdict;
+    const head = document.createElement("strong");
+    head.textContent = VERDICT_TEXT[result.verdict] || result.verdict;
+    box.appendChild(head);
+    if (result.score > 0 && result.score < 1) {
+      box.appendChild(document.createTextNode(" (partial credit " +
+        Math.round(result.score * 100) + "%)"));
+    }
+    if (result.feedback) {
+      const p = document.createElement("p");
+      p.textContent = result.feedback;
+      box.appendChild(p);
+    }
+    if (result.error && result.error.hint) {
+      const hint = document.createElement("p");
+      hint.className = "hint";
+      hint.textContent = "Hint: " + result.error.hint;
+      box.appendChild(hint);
+    }
+  }
+
+  async function submit(form) {
+    const input = form.querySelector("input[name=answer]");
+    const box = form.querySelector(".verdict");
+    const button = form.querySelector("button");
+    button.disabled = true;
+    box.className = "verdict";
+    box.textContent = "Checking…";
+    try {
+      const response = await fetch("/api/v1/grade", {
+        method: "POST",
+        headers: {"Content-Type": "application/json"},
+        body: JSON.stringify({question: form.dataset.question, answer: input.value}),
+      });
+      if (!response.ok) {
+        box.textContent = "The server could not grade this (" + response.status + ").";
+        return;
+      }
+      showVerdict(box, await response.json());
+    } catch (err) {
+      box.textContent = "The grader could not be reached; try again.";
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  document.querySelectorAll("form.answer-form").forEach(function (form) {
+    const input = form.querySelector("input[name=answer]");
+    const preview = form.querySelector(".preview");
+    if (window.attachPreview) {
+      window.attachPreview(input, preview, {allowList: form.dataset.list === "true"});
+    }
+    form.addEventListener("submit", function (event) {
+      event.preventDefault();
+      submit(form);
+    });
+  });
+})();
