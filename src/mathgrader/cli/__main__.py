@@ -1,0 +1,5 @@
+"""`python -m mathgrader.cli`."""
+
+from .app import main
+
+main()
