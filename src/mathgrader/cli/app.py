@@ -349,6 +349,15 @@ def key_show(file: Annotated[Path, typer.Argument(help="An answer-key TOML file.
     Console(highlight=False).print(table)
 
 
+def _register_report() -> None:
+    from .report import report_command
+
+    app.command("report")(report_command)
+
+
+_register_report()
+
+
 @app.command()
 def serve(
     keys: Annotated[

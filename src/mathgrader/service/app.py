@@ -6,6 +6,7 @@ start), starts the grading pool and the submissions log in the lifespan, and mou
 
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -155,8 +156,10 @@ def _include_help(app: FastAPI) -> None:
 
 
 def _open_store(settings: Settings) -> Any:
-    from .store import SubmissionStore, default_url
+    from .store import SubmissionStore
 
     var = settings.var_dir.resolve()
-    url = settings.database_url or default_url(var.parent)
+    var.mkdir(parents=True, exist_ok=True)
+    url = settings.database_url or os.environ.get("MATHGRADER_DATABASE_URL") or (
+        f"sqlite:///{var / 'submissions.db'}")
     return SubmissionStore(url, spool_dir=var / "spool")
