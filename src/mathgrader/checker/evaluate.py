@@ -10,6 +10,7 @@ and records the magnitudes it met, so callers can choose a precision that surviv
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 from typing import Any
@@ -33,6 +34,12 @@ __all__ = [
 
 Array = np.ndarray
 NumpyFn = Callable[[Array], tuple[Array, Array]]
+
+
+# The four operations, shared by the exact and the mpmath evaluators (^ differs: see each).
+ARITHMETIC: Mapping[str, Callable[[Any, Any], Any]] = {
+    "+": operator.add, "-": operator.sub, "*": operator.mul, "/": operator.truediv,
+}
 
 
 class NotExact(Exception):
@@ -401,16 +408,9 @@ def evaluate_exact(node: ast.Node, values: Mapping[str, Fraction]) -> Fraction:
         if node.op == "^":
             return _exact_power(a, evaluate_exact(node.right, values))
         b = evaluate_exact(node.right, values)
-        if node.op == "+":
-            result = a + b
-        elif node.op == "-":
-            result = a - b
-        elif node.op == "*":
-            result = a * b
-        else:
-            if b == 0:
-                raise Undefined
-            result = a / b
+        if node.op == "/" and b == 0:
+            raise Undefined
+        result = ARITHMETIC[node.op](a, b)
         if result.numerator.bit_length() + result.denominator.bit_length() > _MAX_EXACT_BITS:
             raise NotExact
         return result
@@ -622,17 +622,11 @@ def evaluate_mpmath(
         a = evaluate_mpmath(node.left, values, magnitudes)
         b = evaluate_mpmath(node.right, values, magnitudes)
         try:
-            if node.op == "+":
-                result = a + b
-            elif node.op == "-":
-                result = a - b
-            elif node.op == "*":
-                result = a * b
-            elif node.op == "/":
-                result = a / b
+            if node.op != "^":
+                result = ARITHMETIC[node.op](a, b)
+            elif a == 0 and (b.real if isinstance(b, mpmath.mpc) else b) < 0:
+                raise Undefined
             else:
-                if a == 0 and (b.real if isinstance(b, mpmath.mpc) else b) < 0:
-                    raise Undefined
                 result = mpmath.power(a, b)
         except ZeroDivisionError:
             raise Undefined from None
