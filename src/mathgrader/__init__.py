@@ -36,9 +36,11 @@ def parse(text: str) -> Any:
     the learner syntax. Never evaluates the text as code.
     """
     from .language.builder import build_sympy
+    from .language.limits import check_sizes
     from .language.parser import parse_tree
 
     parsed = parse_tree(text)
+    check_sizes(parsed.node, text)
     return build_sympy(parsed.node, text=text)
 
 

@@ -15,7 +15,9 @@ from . import ast
 
 __all__ = ["MAX_DIGITS", "MAX_EXPONENT", "check_sizes"]
 
-MAX_DIGITS = 10_000
+# Below Python's default limit for int -> str conversion (4300 digits), so every value can be
+# printed, previewed and compared; the SymPy builder enforces the same limit on what it builds.
+MAX_DIGITS = 4_000
 MAX_EXPONENT = 1e4  # |exponent| allowed on a non-constant base: x^10000, not x^100000
 MAX_BINOMIAL = 1e5
 
@@ -40,12 +42,16 @@ def _estimate(node: ast.Node, text: str | None) -> float | None:
     """An approximate value of a constant subexpression (inf when huge), None if it varies."""
     node = ast.strip_groups(node)
     if isinstance(node, ast.Number):
-        return float(node.value)
+        try:
+            return float(node.value)
+        except OverflowError:
+            return math.inf
     if isinstance(node, ast.Name):
         return None
     if isinstance(node, ast.Constant):
+        # Magnitudes are what matter here: I and J count as 1 (I^(10^9) is just 1).
         return {"pi": math.pi, "E": math.e, "Catalan": 0.916, "EulerGamma": 0.577,
-                "GoldenRatio": 1.618}.get(node.name, None)
+                "GoldenRatio": 1.618, "I": 1.0, "J": 1.0}.get(node.name, None)
     if isinstance(node, ast.Unary):
         inner = _estimate(node.operand, text)
         return None if inner is None else (-inner if node.op == "-" else inner)
@@ -76,8 +82,8 @@ def _estimate(node: ast.Node, text: str | None) -> float | None:
             for value in values:
                 if value is not None and not abs(value) <= MAX_BINOMIAL:
                     raise _too_large(node, text, "binomial arguments are limited to 100000")
-        if node.name == "exp" and values[0] is not None and abs(values[0]) > MAX_EXPONENT:
-            raise _too_large(node, text, "the exponent is too large")
+        if node.name == "exp" and values[0] is not None and values[0] > MAX_DIGITS * math.log(10):
+            raise _too_large(node, text, "the number has too many digits")
         return None  # function values are bounded by their arguments' sizes, checked above
     return None
 
@@ -86,20 +92,28 @@ def _power(node: ast.Binary, base: float | None, exponent: float | None,
            text: str | None) -> float | None:
     if exponent is None:
         return None
-    if not math.isfinite(exponent) or abs(exponent) > MAX_EXPONENT:
-        if base is None or abs(base) not in (0.0, 1.0):
-            raise _too_large(node, text, "the exponent is too large")
-        return base
+    if base is not None and abs(base) in (0.0, 1.0):
+        return base  # 0, 1, -1, I to any power: no size at all
+    if not math.isfinite(exponent) or abs(exponent) > MAX_EXPONENT and base is None:
+        raise _too_large(node, text, "the exponent is too large")
     if base is None:
         return None
-    if base == 0 or abs(base) == 1:
-        return base**exponent if base != 0 or exponent >= 0 else None
     if not math.isfinite(base):
         raise _too_large(node, text, "the number has too many digits")
-    digits = abs(exponent * math.log10(abs(base)))
-    if digits > MAX_DIGITS:
+    digits = exponent * math.log10(abs(base))
+    # Huge values are refused; tiny ones only when exact (1/10^5000 has 5000 digits, while
+    # E^(-20000) is merely small).
+    if digits > MAX_DIGITS or (digits < -MAX_DIGITS and _exact(node.left)):
         raise _too_large(node, text, "the number has too many digits")
     try:
         return float(abs(base) ** exponent)
     except OverflowError:
         return math.inf
+
+
+def _exact(node: ast.Node) -> bool:
+    return not any(
+        isinstance(child, ast.Name | ast.Constant | ast.Call)
+        or (isinstance(child, ast.Number) and child.is_decimal)
+        for child in ast.walk(node)
+    )

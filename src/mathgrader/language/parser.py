@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
@@ -77,8 +78,8 @@ _CHARACTER_HINTS = {
     "\u03c0": "type pi for \u03c0",
     "\u221a": "write sqrt(x) for a square root",
     "\u221e": "type oo for infinity",
-    "\u00b2": "write powers with ^, e.g. x^2",
-    "\u00b3": "write powers with ^, e.g. x^3",
+    "\u00b2": "write x^2 for x\u00b2",
+    "\u00b3": "write x^3 for x\u00b3",
 }
 
 
@@ -101,16 +102,27 @@ def _grammar_text() -> str:
     return source.read_text(encoding="utf-8")
 
 
+def _start(token: Token) -> int:
+    return int(token.start_pos or 0)  # always set on lexer tokens; lark types it Optional
+
+
+def _end(token: Token) -> int:
+    return int(token.end_pos or 0)
+
+
 def _span(*parts: Any) -> tuple[int, int]:
     starts, ends = [], []
     for part in parts:
         if isinstance(part, Token):
-            starts.append(part.start_pos)
-            ends.append(part.end_pos)
+            starts.append(_start(part))
+            ends.append(_end(part))
         elif isinstance(part, ast.Node):
             starts.append(part.start)
             ends.append(part.end)
     return min(starts), max(ends)
+
+
+_Nodes = tuple[ast.Node, ...]
 
 
 @v_args(inline=True)
@@ -120,34 +132,34 @@ class _Builder(Transformer[Token, Any]):
     def number(self, token: Token) -> ast.Number:
         text = str(token)
         return ast.Number(
-            token.start_pos,
-            token.end_pos,
+            _start(token),
+            _end(token),
             text,
-            _literal_value(text, token.start_pos),
+            Fraction(text),  # sizes were checked by the token pass
             "." in text or "e" in text,
         )
 
     def name(self, token: Token) -> ast.Node:
         if str(token) in CONSTANTS:
-            return ast.Constant(token.start_pos, token.end_pos, str(token))
-        return ast.Name(token.start_pos, token.end_pos, str(token))
+            return ast.Constant(_start(token), _end(token), str(token))
+        return ast.Name(_start(token), _end(token), str(token))
 
     def call(self, name: Token, _lpar: Token, args: list[ast.Node], rpar: Token) -> ast.Call:
-        return ast.Call(name.start_pos, rpar.end_pos, str(name), tuple(args), name.end_pos)
+        return ast.Call(_start(name), _end(rpar), str(name), tuple(args), _end(name))
 
     def arguments(self, *parts: Any) -> list[ast.Node]:
         return [p for p in parts if isinstance(p, ast.Node)]
 
     def group(self, lpar: Token, inner: ast.Node, rpar: Token) -> ast.Group:
-        return ast.Group(lpar.start_pos, rpar.end_pos, inner)
+        return ast.Group(_start(lpar), _end(rpar), inner)
 
     def tuple(self, lpar: Token, *rest: Any) -> ast.Sequence:
         items = tuple(p for p in rest if isinstance(p, ast.Node))
-        return ast.Sequence(lpar.start_pos, rest[-1].end_pos, items, "(")
+        return ast.Sequence(_start(lpar), _end(rest[-1]), items, "(")
 
     def bracket(self, lsqb: Token, *rest: Any) -> ast.Sequence:
         items = tuple(p for p in rest if isinstance(p, ast.Node))
-        return ast.Sequence(lsqb.start_pos, rest[-1].end_pos, items, "[")
+        return ast.Sequence(_start(lsqb), _end(rest[-1]), items, "[")
 
     def _binary(self, left: ast.Node, op: Token, right: ast.Node) -> ast.Binary:
         return ast.Binary(*_span(left, right), str(op), left, right)
@@ -159,23 +171,16 @@ class _Builder(Transformer[Token, Any]):
 
     neg = pos = _unary
 
-    def start(self, *parts: Any) -> tuple[ast.Node, ...]:
+    def start(self, *parts: Any) -> _Nodes:
         return tuple(p for p in parts if isinstance(p, ast.Node))
 
 
-class _LiteralTooLarge(Exception):
-    def __init__(self, offset: int) -> None:
-        self.offset = offset
-
-
-def _literal_value(text: str, offset: int) -> Fraction:
-    mantissa, _, exponent = text.partition("e")
-    limits = DEFAULT_LIMITS
-    if len(mantissa.replace(".", "").lstrip("0")) > limits.max_literal_digits or (
-        exponent and abs(int(exponent)) > limits.max_literal_exponent
-    ):
-        raise _LiteralTooLarge(offset)
-    return Fraction(text)
+def _literal_too_large(token: Token, limits: Limits) -> bool:
+    mantissa, _, exponent = str(token).partition("e")
+    digits = len(mantissa.replace(".", "").lstrip("0"))
+    return digits > limits.max_literal_digits or (
+        bool(exponent) and abs(int(exponent)) > limits.max_literal_exponent
+    )
 
 
 @functools.cache
@@ -237,9 +242,7 @@ def parse_tree(
     tokens = _tokens(text)
     _check_tokens(text, tokens, frozenset(variables), limits)
     try:
-        items = _parser().parse(text)
-    except _LiteralTooLarge as exc:
-        raise _number_too_large(text, exc.offset) from None
+        items = cast(_Nodes, _parser().parse(text))  # the transformer builds the nodes
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
     except LarkError as exc:  # pragma: no cover - any other lark failure is still an input error
@@ -249,29 +252,34 @@ def parse_tree(
     if len(items) > 1 and not allow_list:
         comma = next(t for t in tokens if t.type == "COMMA" and _depth_at(tokens, t) == 0)
         hint = "enter a single expression"
-        if len(items) == 2 and all(isinstance(i, ast.Number) for i in items):
-            hint = f"for a decimal number use a point: {items[0].text}.{items[1].text}"  # type: ignore[attr-defined]
+        first, second = items[0], items[-1]
+        if (
+            len(items) == 2
+            and isinstance(first, ast.Number)
+            and isinstance(second, ast.Number)
+            and not first.is_decimal
+            and not second.is_decimal
+        ):
+            hint = f"for a decimal number use a point: {first.text}.{second.text}"
         raise _error(
             "unexpected_list",
             "Only one expression is expected here, but the answer is a list.",
             text,
-            comma.start_pos,
+            _start(comma),
             hint=hint,
         )
     return ParsedInput(text, items)
 
 
-def _number_too_large(text: str, offset: int) -> InputError:
-    end = offset
-    while end < len(text) and (text[end].isalnum() or text[end] in ".+-"):
-        end += 1
+def _number_too_large(text: str, token: Token, limits: Limits) -> InputError:
     return _error(
         "number_too_large",
         "This number is too large to grade.",
         text,
-        offset,
-        end,
-        hint="use a number with at most 100 digits",
+        _start(token),
+        _end(token),
+        hint=f"use a number with at most {limits.max_literal_digits} digits and an exponent of"
+        f" at most e{limits.max_literal_exponent}",
     )
 
 
@@ -293,12 +301,13 @@ def _tokens(text: str) -> list[Token]:
     try:
         return list(_lexer().lex(text))
     except UnexpectedCharacters as exc:
-        char = text[exc.pos_in_stream] if exc.pos_in_stream < len(text) else ""
+        offset = int(exc.pos_in_stream or 0)
+        char = text[offset] if offset < len(text) else ""
         hint = _CHARACTER_HINTS.get(char)
         if char == "." or char.isdigit():
             hint = _CHARACTER_HINTS["."]
         raise _error(
-            "syntax", f"Unexpected character {char!r}.", text, exc.pos_in_stream, hint=hint
+            "syntax", f"Unexpected character {char!r}.", text, offset, hint=hint
         ) from None
     except LarkError as exc:  # pragma: no cover
         raise InputError("syntax", f"The expression could not be read: {exc}") from None
@@ -316,55 +325,107 @@ def _depth_at(tokens: Sequence[Token], target: Token) -> int:
     return depth
 
 
-def _matching_end(tokens: Sequence[Token], index: int) -> int:
-    """Offset just after the bracket closing the one at `index` (or the end of the text)."""
+def _matching_index(tokens: Sequence[Token], index: int) -> int | None:
+    """Index of the token closing the bracket at `index`, or None when it is never closed."""
     depth = 0
-    for token in tokens[index:]:
-        if token.type in _OPENERS:
+    for j in range(index, len(tokens)):
+        kind = tokens[j].type
+        if kind in _OPENERS:
             depth += 1
-        elif token.type in _CLOSERS:
+        elif kind in _CLOSERS:
             depth -= 1
             if depth == 0:
-                return int(token.end_pos)
-    return int(tokens[-1].end_pos)
+                return j
+    return None
 
 
-def _matching_start(tokens: Sequence[Token], index: int) -> int:
+def _opening_index(tokens: Sequence[Token], index: int) -> int:
+    """Index of the bracket opening the one that closes at `index`."""
     depth = 0
-    for i in range(index, -1, -1):
-        token = tokens[i]
-        if token.type in _CLOSERS:
+    for j in range(index, -1, -1):
+        kind = tokens[j].type
+        if kind in _CLOSERS:
             depth += 1
-        elif token.type in _OPENERS:
+        elif kind in _OPENERS:
             depth -= 1
             if depth == 0:
-                # A call's name belongs to the operand: sin(x)(x+1) -> sin(x)*(x+1).
-                if i > 0 and tokens[i - 1].type == "NAME" and tokens[i - 1].end_pos == token.start_pos:
-                    return int(tokens[i - 1].start_pos)
-                return int(token.start_pos)
+                return j
     return 0
 
 
-def _operand_bounds(tokens: Sequence[Token], left: int, right: int) -> tuple[int, int]:
-    """Start of the operand ending at token `left`, end of the one starting at `right`."""
-    start = (
-        _matching_start(tokens, left)
-        if tokens[left].type in _CLOSERS
-        else int(tokens[left].start_pos)
+def _balanced(fragment: str) -> str:
+    """`fragment` with its brackets matched, (x] -> (x), and those left open closed, so that a
+    hint quoting it parses."""
+    missing: list[str] = []
+    out: list[str] = []
+    for char in fragment:
+        if char in "([":
+            missing.append(")" if char == "(" else "]")
+        elif char in ")]" and missing:
+            char = missing.pop()
+        out.append(char)
+    return "".join(out) + "".join(reversed(missing))
+
+
+def _round(fragment: str) -> str:
+    """[x+1] -> (x+1): square brackets group nothing but the list argument of gcd/lcm."""
+    if fragment.startswith("[") and fragment.endswith("]"):
+        return f"({fragment[1:-1]})"
+    return fragment
+
+
+def _bracketed(text: str, tokens: Sequence[Token], index: int) -> str:
+    """The learner's text of the bracket opening at `index`, closed when the learner did not."""
+    close = _matching_index(tokens, index)
+    end = _end(tokens[close]) if close is not None else len(text.rstrip())
+    return _balanced(text[_start(tokens[index]) : end])
+
+
+def _is_call(tokens: Sequence[Token], index: int) -> bool:
+    return index + 1 < len(tokens) and tokens[index + 1].type == "LPAR"
+
+
+def _is_empty_bracket(tokens: Sequence[Token], index: int) -> bool:
+    return (
+        tokens[index].type in _OPENERS
+        and index + 1 < len(tokens)
+        and tokens[index + 1].type in _CLOSERS
     )
-    token = tokens[right]
+
+
+def _empty_brackets(text: str, opener: Token, closer: Token) -> InputError:
+    return _error(
+        "syntax",
+        "The brackets are empty.",
+        text,
+        _start(opener),
+        _end(closer),
+        hint="put an expression inside the brackets, or remove them",
+    )
+
+
+def _left_operand(text: str, tokens: Sequence[Token], index: int) -> str:
+    """The operand that ends at token `index`, as a hint may quote it."""
+    token = tokens[index]
+    if token.type not in _CLOSERS:
+        return str(token)
+    opener = _opening_index(tokens, index)
+    fragment = text[_start(tokens[opener]) : _end(token)]
+    # A call's name belongs to the operand: sin(x)(x+1) -> sin(x)*(x+1).
+    before = tokens[opener - 1] if opener > 0 else None
+    if before is not None and before.type == "NAME" and _end(before) == _start(tokens[opener]):
+        return text[_start(before) : _start(token)] + str(token)
+    return _round(fragment)
+
+
+def _right_operand(text: str, tokens: Sequence[Token], index: int) -> str:
+    """The operand that starts at token `index`, as a hint may quote it."""
+    token = tokens[index]
     if token.type in _OPENERS:
-        end = _matching_end(tokens, right)
-    elif (
-        token.type == "NAME"
-        and right + 1 < len(tokens)
-        and tokens[right + 1].type == "LPAR"
-        and str(token) in FUNCTIONS
-    ):
-        end = _matching_end(tokens, right + 1)
-    else:
-        end = int(token.end_pos)
-    return start, end
+        return _round(_bracketed(text, tokens, index))
+    if token.type == "NAME" and str(token) in FUNCTIONS and _is_call(tokens, index):
+        return str(token) + _bracketed(text, tokens, index + 1)
+    return str(token)
 
 
 def _check_tokens(
@@ -375,6 +436,8 @@ def _check_tokens(
     for i, token in enumerate(tokens):
         kind = token.type
         after = tokens[i + 1] if i + 1 < len(tokens) else None
+        if kind == "NUMBER" and _literal_too_large(token, limits):
+            raise _number_too_large(text, token, limits)
         if kind in _OPENERS:
             stack.append(token)
             if len(stack) > limits.max_depth:
@@ -382,18 +445,16 @@ def _check_tokens(
                     "too_deep",
                     f"The brackets are nested more than {limits.max_depth} levels deep.",
                     text,
-                    token.start_pos,
+                    _start(token),
                     hint="simplify the expression before entering it",
                 )
-            if after is not None and after.type == _OPENERS[kind] and kind == "LPAR":
-                pass
         elif kind in _CLOSERS:
             if not stack:
                 raise _error(
                     "unbalanced_parentheses",
                     f"There is no opening bracket for this '{token}'.",
                     text,
-                    token.start_pos,
+                    _start(token),
                     hint=f"remove this '{token}' or add the '{'(' if kind == 'RPAR' else '['}'"
                     " it closes",
                 )
@@ -401,60 +462,135 @@ def _check_tokens(
             if _OPENERS[opener.type] != kind:
                 raise _error(
                     "unbalanced_parentheses",
-                    f"'{opener}' at column {opener.start_pos + 1} is closed by '{token}'.",
+                    f"'{opener}' at column {_start(opener) + 1} is closed by '{token}'.",
                     text,
-                    token.start_pos,
+                    _start(token),
                     hint=f"close '{opener}' with '{')' if opener.type == 'LPAR' else ']'}'",
                 )
             previous = tokens[i - 1]
             if previous.type in _OPENERS:
                 is_call = i >= 2 and tokens[i - 2].type == "NAME"
                 if not is_call:
-                    raise _error(
-                        "syntax",
-                        "The brackets are empty.",
-                        text,
-                        previous.start_pos,
-                        token.end_pos,
-                        hint="put an expression inside the brackets, or remove them",
-                    )
+                    raise _empty_brackets(text, previous, token)
         if kind == "STAR" and after is not None and after.type == "STAR":
             raise _error(
                 "syntax",
                 "'**' is not an operator here; powers are written with ^.",
                 text,
-                token.start_pos,
-                after.end_pos,
+                _start(token),
+                _end(after),
                 hint="write x^2 for x squared",
             )
         if kind == "NAME":
             _check_name(text, tokens, i, variables)
         if after is not None and kind in _OPERAND_END and after.type in _OPERAND_START:
-            if kind == "NAME" and after.type == "LPAR":
-                continue  # a call: _check_name judged the name
-            if kind == "NAME" and str(token) in FUNCTIONS:
-                continue  # reported by _check_name
-            start, end = _operand_bounds(tokens, i, i + 1)
-            split = int(token.end_pos)
-            fixed = text[start:split] + "*" + text[after.start_pos : end]
-            raise _error(
-                "implicit_multiplication",
-                f"A '*' is missing between {text[start:split]} and {text[after.start_pos:end]}.",
-                text,
-                after.start_pos,
-                after.end_pos,
-                hint=f"write {fixed}",
-            )
+            _check_adjacent(text, tokens, i)
     if stack:
         opener = stack[-1]
         closer = ")" if opener.type == "LPAR" else "]"
         raise _error(
             "unbalanced_parentheses",
-            f"The '{opener}' at column {opener.start_pos + 1} is never closed.",
+            f"The '{opener}' at column {_start(opener) + 1} is never closed.",
             text,
-            opener.start_pos,
+            _start(opener),
             hint=f"add a '{closer}' where the bracketed part ends",
         )
+
+
+_SCIENTIFIC_E = re.compile(r"E(\d*)")
+
+
+def _check_adjacent(text: str, tokens: Sequence[Token], i: int) -> None:
+    """Two operands side by side (token `i` ends one, the next starts another)."""
+    token, after = tokens[i], tokens[i + 1]
+    if token.type == "NAME" and (after.type == "LPAR" or str(token) in FUNCTIONS):
+        return  # a call, or a function name: _check_name judged it
+    if after.type == "NAME" and str(after) in FUNCTIONS and not _is_call(tokens, i + 1):
+        return  # 2 sin x: the function without brackets is reported at its name
+    touching = _end(token) == _start(after)
+    if token.type == "NUMBER" and touching:
+        if after.type == "NUMBER" and str(after).startswith("."):
+            raise _error(
+                "syntax",
+                "A number can have only one decimal point.",
+                text,
+                _start(after),
+                _start(after) + 1,
+                hint=f"use one decimal point, e.g. {token}",
+            )
+        if after.type == "NAME" and "e" not in str(token):
+            _check_scientific(text, tokens, i)
+    if _is_empty_bracket(tokens, i + 1):
+        raise _empty_brackets(text, after, tokens[i + 2])
+    left = _left_operand(text, tokens, i)
+    right = _right_operand(text, tokens, i + 1)
+    raise _error(
+        "implicit_multiplication",
+        f"A '*' is missing between {left} and {right}.",
+        text,
+        _start(after),
+        _end(after),
+        hint=f"write {left}*{right}",
+    )
+
+
+def _check_scientific(text: str, tokens: Sequence[Token], i: int) -> None:
+    """2.5E-3 and 2E5: scientific notation with an uppercase E (which is Euler's number)."""
+    number, name = tokens[i], tokens[i + 1]
+    match = _SCIENTIFIC_E.fullmatch(str(name))
+    if match is None:
+        return
+    end = _end(name)
+    exponent = match.group(1)
+    if not exponent and i + 3 < len(tokens):
+        sign, digits = tokens[i + 2], tokens[i + 3]
+        if (
+            sign.type in {"MINUS", "PLUS"}
+            and digits.type == "NUMBER"
+            and str(digits).isdigit()
+            and _end(name) == _start(sign)
+            and _end(sign) == _start(digits)
+        ):
+            exponent = f"{sign}{digits}"
+            end = _end(digits)
+    if not exponent:
+        return
+    written = f"{number}e{exponent}"
+    raise _error(
+        "syntax",
+        f"For a power of ten, write a lowercase e: {written}. An uppercase E is Euler's number.",
+        text,
+        _start(name),
+        end,
+        hint=f"write {written}",
+    )
+
+
+def _argument_after(text: str, tokens: Sequence[Token], j: int) -> tuple[str, int | None]:
+    """What most likely is the argument of a function written without brackets at token `j`,
+    in brackets, and the offset where it ends (None: nothing was taken from the text)."""
+    if j >= len(tokens):
+        return "(x)", None
+    token = tokens[j]
+    if token.type == "LSQB":
+        argument = _round(_bracketed(text, tokens, j))
+        close = _matching_index(tokens, j)
+        return argument, (_end(tokens[close])) if close is not None else len(text.rstrip())
+    if token.type in {"MINUS", "PLUS"} and j + 1 < len(tokens):
+        # sin -x is sin(-x); in sin - x the sign is an operator.
+        operand = tokens[j + 1]
+        if operand.type in {"NAME", "NUMBER"} and _end(token) == _start(operand):
+            inner, end = _argument_after(text, tokens, j + 1)
+            if end is not None:
+                return f"({token}{inner[1:-1]})", end
+        return "(x)", None
+    if token.type == "NUMBER" or (token.type == "NAME" and str(token) not in FUNCTIONS):
+        return f"({token})", (_end(token))
+    if token.type == "NAME" and _is_call(tokens, j):
+        inner = str(token) + _bracketed(text, tokens, j + 1)
+        close = _matching_index(tokens, j + 1)
+        return f"({inner})", (_end(tokens[close])) if close is not None else None
+    return "(x)", None
 
 
 def _check_name(text: str, tokens: Sequence[Token], i: int, variables: frozenset[str]) -> None:
@@ -467,70 +603,105 @@ def _check_name(text: str, tokens: Sequence[Token], i: int, variables: frozenset
             return
         if after is not None and after.type == "CARET":
             raise _function_power(text, tokens, i)
-        operand = ""
-        if after is not None and after.type in {"NAME", "NUMBER"}:
-            operand = str(after)
-            end = int(after.end_pos)
+        spec = FUNCTIONS[name]
+        argument, end = _argument_after(text, tokens, i + 1)
+        if spec.min_args == 1 or (after is not None and after.type == "LSQB"):
+            message = f"{name} is a function: put its argument in brackets."
+            hint = f"write {name}{argument}"  # gcd[4, 6] -> gcd(4, 6)
         else:
-            end = int(token.end_pos)
-        hint = f"write {name}({operand or 'x'})"
+            message = f"{name} is a function: put its arguments in brackets."
+            hint = f"put the arguments in brackets, e.g. {spec.example}"
         raise _error(
             "function_without_parentheses",
-            f"{name} is a function: put its argument in brackets.",
+            message,
             text,
-            token.start_pos,
-            end,
+            _start(token),
+            end if end is not None else _end(token),
             hint=hint,
         )
     if not calls:
         return
     assert after is not None
-    close = _matching_end(tokens, i + 1)
-    inside = text[after.start_pos : close]
+    inside = _bracketed(text, tokens, i + 1)
     if len(name) == 1 or name in CONSTANTS or name in variables:
+        if _is_empty_bracket(tokens, i + 1):
+            raise _empty_brackets(text, after, tokens[i + 2])
         raise _error(
             "implicit_multiplication",
             f"A '*' is missing between {name} and {inside}; {name} is not a function.",
             text,
-            after.start_pos,
-            after.end_pos,
+            _start(after),
+            _end(after),
             hint=f"write {name}*{inside}",
         )
     raise _unknown_function(text, token, inside)
 
 
 def _function_power(text: str, tokens: Sequence[Token], i: int) -> InputError:
+    """sin^2(x): the power goes after the argument, sin(x)^2."""
     name = str(tokens[i])
-    # sin^2(x) -> sin(x)^2: the exponent runs up to the bracket that opens the argument.
-    j = i + 2
-    while j < len(tokens) and tokens[j].type != "LPAR":
-        j += 1
-    exponent = text[tokens[i + 1].end_pos : tokens[j].start_pos if j < len(tokens) else len(text)]
-    exponent = exponent.strip() or "2"
-    if j < len(tokens):
-        argument = text[tokens[j].start_pos : _matching_end(tokens, j)]
-        hint = f"write {name}{argument}^{_wrap_exponent(exponent)}"
+    caret = tokens[i + 1]
+    # The exponent: signs, then a number, a name or a bracketed group.
+    k = i + 2
+    while k < len(tokens) and tokens[k].type in {"MINUS", "PLUS"}:
+        k += 1
+    exponent_end: int | None = None  # index just after the exponent's last token
+    if k < len(tokens):
+        kind = tokens[k].type
+        if kind == "NUMBER" or (kind == "NAME" and str(tokens[k]) not in FUNCTIONS):
+            exponent_end = k + 1
+        elif kind == "LPAR":
+            close = _matching_index(tokens, k)
+            exponent_end = close + 1 if close is not None else None
+    if exponent_end is None:
+        exponent, end, argument = "2", _end(caret), "(x)"
     else:
-        hint = f"write {name}(x)^{_wrap_exponent(exponent)}"
-    if exponent.replace(" ", "") in {"-1", "(-1)"}:
-        inverse = {"sin": "asin", "cos": "acos", "tan": "atan", "cot": "acot", "sinh": "asinh",
-                   "cosh": "acosh", "tanh": "atanh", "coth": "acoth"}.get(name)
-        if inverse is not None and j < len(tokens):
-            hint += f" (or, for the inverse function, {inverse}{argument})"
+        exponent = text[_start(tokens[i + 2]) : _end(tokens[exponent_end - 1])]
+        end = _end(tokens[exponent_end - 1])
+        if exponent_end < len(tokens) and tokens[exponent_end].type in _OPENERS:
+            argument = _round(_bracketed(text, tokens, exponent_end))
+        else:
+            argument, _ = _argument_after(text, tokens, exponent_end)
+    hint = f"write {name}{argument}^{_wrap_exponent(exponent)}"
+    inverse = _INVERSES.get(name)
+    if exponent.replace(" ", "") in {"-1", "(-1)", "-(1)"} and inverse is not None:
+        hint += f" (or, for the inverse function, {inverse}{argument})"
     return _error(
         "function_power",
         f"A power of {name} is written after its argument.",
         text,
-        tokens[i].start_pos,
-        tokens[i + 1].end_pos,
+        _start(tokens[i]),
+        end,
         hint=hint,
     )
 
 
+_INVERSES = {
+    "sin": "asin", "cos": "acos", "tan": "atan", "cot": "acot",
+    "sinh": "asinh", "cosh": "acosh", "tanh": "atanh", "coth": "acoth",
+}
+
+
 def _wrap_exponent(exponent: str) -> str:
-    if exponent.isalnum() or (exponent.startswith("(") and exponent.endswith(")")):
+    exponent = exponent.strip()
+    if exponent.isalnum() or _is_one_group(exponent):
         return exponent
     return f"({exponent})"
+
+
+def _is_one_group(fragment: str) -> bool:
+    """True for (a+b), false for (a)+(b)."""
+    if not (fragment.startswith("(") and fragment.endswith(")")):
+        return False
+    depth = 0
+    for offset, char in enumerate(fragment):
+        if char in "([":
+            depth += 1
+        elif char in ")]":
+            depth -= 1
+            if depth == 0 and offset < len(fragment) - 1:
+                return False
+    return depth == 0
 
 
 def suggest_function(name: str) -> tuple[str | None, str]:
@@ -557,23 +728,30 @@ def _unknown_function(text: str, token: Token, inside: str) -> InputError:
     name = str(token)
     replacement, note = suggest_function(name)
     message = f"{name} is not a function the grader knows."
+    empty = inside.replace(" ", "") == "()"
+    argument = "(x)" if empty else inside
     if replacement is not None:
         message = f"{name} is not a function the grader knows; did you mean {replacement}?"
         if note:
             message += f" ({note})"
-        hint = f"write {replacement}{inside}"
+        hint = f"write {replacement}{argument}"
     elif note and "*" in note and " " not in note:
         message = f"{name} is not a function the grader knows; a '*' may be missing."
-        hint = f"write {note}{inside}"
+        hint = f"write {note}{argument}"
     elif note:
         message = f"{name} is not available in this syntax."
         hint = note.split(": ", 1)[-1] if ": " in note else note
+    elif empty:
+        hint = (
+            f"if {name} is a variable, leave out the empty brackets; the functions you can use "
+            "are listed in the help center"
+        )
     else:
         hint = (
             f"if {name} is a variable, write {name}*{inside}; the functions you can use are "
             "listed in the help center"
         )
-    return _error("unknown_function", message, text, token.start_pos, token.end_pos, hint=hint)
+    return _error("unknown_function", message, text, _start(token), _end(token), hint=hint)
 
 
 def _syntax_error(text: str, exc: UnexpectedInput) -> InputError:
@@ -614,8 +792,10 @@ def _join(words: Sequence[str]) -> str:
 
 
 def _check_tree(text: str, root: ast.Node, limits: Limits) -> None:
-    """Depth, arity and placement of lists: what the grammar alone does not say."""
-    depth_of: dict[int, int] = {}
+    """Depth, arity and placement of lists: what the grammar alone does not say.
+
+    Nodes are visited parents first, left to right, so the leftmost mistake is reported.
+    """
     stack: list[tuple[ast.Node, int, ast.Node | None]] = [(root, 1, None)]
     while stack:
         node, depth, parent = stack.pop()
@@ -628,7 +808,6 @@ def _check_tree(text: str, root: ast.Node, limits: Limits) -> None:
                 node.end,
                 hint="simplify the expression before entering it",
             )
-        depth_of[id(node)] = depth
         if isinstance(node, ast.Sequence) and not _is_list_argument(node, parent):
             raise _error(
                 "syntax",
@@ -640,8 +819,8 @@ def _check_tree(text: str, root: ast.Node, limits: Limits) -> None:
             )
         if isinstance(node, ast.Call):
             _check_call(text, node)
-        for child in node.children():
-            stack.append((child, depth + 1, node))
+        # Every node counts, a+b+c+... too: evaluators may recurse over the tree.
+        stack.extend((child, depth + 1, node) for child in reversed(node.children()))
 
 
 def _is_list_argument(node: ast.Sequence, parent: ast.Node | None) -> bool:
