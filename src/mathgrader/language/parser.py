@@ -11,7 +11,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib import resources
@@ -20,6 +20,8 @@ from typing import Any, cast
 
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError, UnexpectedCharacters, UnexpectedEOF, UnexpectedInput
+from lark.lexer import Lexer, LexerState
+from lark.utils import TextSlice
 
 from ..errors import InputError
 from . import ast
@@ -189,7 +191,7 @@ def _parser() -> Lark:
     return Lark(
         _grammar_text(),
         parser="lalr",
-        lexer="contextual",
+        lexer=_Replay,
         transformer=_Builder(),
         propagate_positions=False,
         maybe_placeholders=True,
@@ -197,8 +199,19 @@ def _parser() -> Lark:
 
 
 @functools.cache
-def _lexer() -> Lark:
-    return Lark(_grammar_text(), parser="lalr", lexer="basic")
+def _lexer() -> Lexer:
+    # One basic lexer, built once: Lark.lex() would rebuild it on every call.
+    return Lark(_grammar_text(), parser="lalr", lexer="basic")._build_lexer()
+
+
+class _Replay(Lexer):
+    """Feeds the parser the tokens the checks already lexed, so text is lexed once."""
+
+    def __init__(self, conf: Any) -> None:
+        pass
+
+    def lex(self, data: Any) -> Iterator[Token]:  # type: ignore[override]
+        yield from data
 
 
 def _error(
@@ -242,7 +255,7 @@ def parse_tree(
     tokens = _tokens(text)
     _check_tokens(text, tokens, frozenset(variables), limits)
     try:
-        items = cast(_Nodes, _parser().parse(text))  # the transformer builds the nodes
+        items = cast(_Nodes, _parser().parse(tokens))  # the transformer builds the nodes
     except UnexpectedInput as exc:
         raise _syntax_error(text, exc) from None
     except LarkError as exc:  # pragma: no cover - any other lark failure is still an input error
@@ -299,7 +312,7 @@ def _check_characters(text: str) -> None:
 
 def _tokens(text: str) -> list[Token]:
     try:
-        return list(_lexer().lex(text))
+        return list(_lexer().lex(LexerState(TextSlice.cast_from(text)), None))
     except UnexpectedCharacters as exc:
         offset = int(exc.pos_in_stream or 0)
         char = text[offset] if offset < len(text) else ""
