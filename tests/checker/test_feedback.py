@@ -51,7 +51,24 @@ FEEDBACK_CASES = [
     row("x^2+x+1", "x^2+x", "missing"),
     row("x^3", "3*x^2", "derivative"),
     row("3*x^2", "x^3", "derivative"),
+    row("sin(x)", "-cos(x)", "differentiate"),  # an antiderivative where the derivative was due
+    row("ln(x)", "1/x", "derivative"),
+    row("x^3+2*x+1", "x^3+1", "missing"),
+    # a constant offset
+    row("x^2+1", "x^2+5", "constant"),
+    row("ln(x)", "ln(x)+1", "constant"),
 ]
+
+
+@pytest.mark.parametrize(("reference", "answer"), [
+    ("x^2", "x^3"),
+    ("sin(x)", "tan(x)"),
+    ("x+1", "x^2-1"),
+])
+def test_unrelated_wrong_answers_get_no_invented_slip(reference: str, answer: str) -> None:
+    result = grade(reference, answer)
+    assert result.verdict == "incorrect"
+    assert result.feedback is None
 
 
 @pytest.mark.parametrize(("reference", "answer", "words"), FEEDBACK_CASES)
