@@ -225,9 +225,13 @@ class Checker:
     def _form_problem(self, form: str, learner: Expression, ref: Expression) -> str | None:
         if form == "any":
             return None
-        from .forms import form_problem
+        from .forms import form_problem, simplified_size
 
-        return form_problem(form, learner.node, ref.node)
+        budget = None
+        if form == "simplified":
+            budget = self._expressions.get(("simplified", ref.text),
+                                           lambda: simplified_size(ref.node))
+        return form_problem(form, learner.node, ref.node, budget)
 
     def _check_list(self, texts: list[str], answer: str, options: GradeOptions,
                     deadline: float) -> Grade:

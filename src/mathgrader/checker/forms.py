@@ -11,7 +11,7 @@ from typing import Any
 
 from ..language import ast
 
-__all__ = ["FORM_NAMES", "form_problem"]
+__all__ = ["FORM_NAMES", "form_problem", "simplified_size"]
 
 FORM_NAMES = {
     "expanded": "expanded",
@@ -23,8 +23,12 @@ FORM_NAMES = {
 }
 
 
-def form_problem(form: str, node: ast.Node, reference: ast.Node | None = None) -> str | None:
-    """None when `node` is in `form`, else the feedback sentence for the learner."""
+def form_problem(form: str, node: ast.Node, reference: ast.Node | None = None,
+                 simplified_budget: int | None = None) -> str | None:
+    """None when `node` is in `form`, else the feedback sentence for the learner.
+
+    `simplified_budget` is `simplified_size(reference)`, which callers may cache per reference.
+    """
     if form == "any":
         return None
     ok = {
@@ -37,7 +41,9 @@ def form_problem(form: str, node: ast.Node, reference: ast.Node | None = None) -
     if ok is not None:
         passed = ok(node)
     elif form == "simplified":
-        passed = _is_simplified(node, reference)
+        if simplified_budget is None and reference is not None:
+            simplified_budget = simplified_size(reference)
+        passed = simplified_budget is None or _is_simplified(node, simplified_budget)
     else:  # pragma: no cover - options are validated at construction
         raise ValueError(form)
     if passed:
@@ -155,16 +161,22 @@ def _size(node: ast.Node) -> int:
     )
 
 
-def _is_simplified(node: ast.Node, reference: ast.Node | None) -> bool:
-    """No larger than SymPy's simplest form of the reference (or the reference as written)."""
+def simplified_size(reference: ast.Node) -> int:
+    """The size a simplified answer may have: SymPy's simplest form of the reference, or the
+    reference as written if that is smaller (SymPy's simplify is slow: cache this)."""
     import sympy as sp
 
     from ..language.builder import build_sympy
 
-    if reference is None:
-        return True
     simplest: Any = sp.simplify(build_sympy(reference))
-    budget = min(int(sp.count_ops(simplest)), _size(reference))
+    return min(int(sp.count_ops(simplest)), _size(reference))
+
+
+def _is_simplified(node: ast.Node, budget: int) -> bool:
+    import sympy as sp
+
+    from ..language.builder import build_sympy
+
     if _size(node) > budget:
         return False
     # Like terms or factors that SymPy's automatic evaluation merges (x + x, x*x, 2*3*x).
