@@ -7,6 +7,7 @@ of a quiz question never appears in a response.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -132,7 +133,6 @@ async def batch_route(body: BatchRequest, state: State) -> BatchResponse:
     """Several grade or check items at once; results in the same order."""
     if len(body.items) > state.settings.max_batch_items:
         raise HTTPException(422, f"at most {state.settings.max_batch_items} items per batch")
-    import asyncio
 
     async def one(item: GradeRequest | CheckRequest) -> GradeResponse:
         if isinstance(item, GradeRequest):
