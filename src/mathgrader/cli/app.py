@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,6 +28,13 @@ app = typer.Typer(
 )
 
 EXIT_CORRECT, EXIT_NOT_CORRECT, EXIT_UNUSABLE = 0, 1, 2
+
+
+class Engine(StrEnum):
+    """Where `grade-batch` grades."""
+
+    local = "local"
+    dask = "dask"
 
 
 def _echo(text: str = "", *, err: bool = False) -> None:
@@ -183,12 +191,27 @@ def grade_batch(
     ] = None,
     workers: Annotated[int, typer.Option(min=1, max=256, help="Worker processes.")] = 1,
     timeout: Annotated[float, typer.Option(help="Time budget per line, seconds.")] = 2.0,
+    engine: Annotated[
+        Engine, typer.Option(help="local: worker processes here; dask: a Dask cluster.")
+    ] = Engine.local,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(help="Dask scheduler address, e.g. tcp://HOST:8786 (default: a local "
+                          "cluster of --workers processes)."),
+    ] = None,
 ) -> None:
-    """Grade a JSON Lines file: one output line per input line, in input order."""
+    """Grade a JSON Lines file: one output line per input line, in input order.
+
+    With --engine dask, INPUT and --output may be fsspec URLs (s3://..., gs://...).
+    """
     from ..batch import BatchError, BatchInputError, run_batch
 
     if timeout <= 0:
         raise _fail("--timeout must be positive")
+    if engine is Engine.dask and input_path == "-":
+        raise _fail("--engine dask reads a file or URL, not stdin: name the INPUT")
+    if scheduler is not None and engine is not Engine.dask:
+        raise _fail("--scheduler needs --engine dask")
     resolve = None
     if key is not None:
         from ..keys import KeyProblem, load_resolver
@@ -197,6 +220,9 @@ def grade_batch(
             resolve = load_resolver(key)
         except KeyProblem as exc:
             raise _fail(str(exc)) from None
+    if engine is Engine.dask:
+        _grade_batch_dask(input_path, output, resolve, scheduler, workers, timeout)
+        return
     try:
         source = sys.stdin if input_path == "-" else open(  # noqa: SIM115 - closed below
             input_path, encoding="utf-8", errors="replace"
@@ -226,6 +252,36 @@ def grade_batch(
             source.close()
         if sink is not sys.stdout:
             sink.close()
+
+
+def _grade_batch_dask(
+    input_path: str,
+    output: str | None,
+    resolve: Any,
+    scheduler: str | None,
+    workers: int,
+    timeout: float,
+) -> None:
+    """`grade-batch --engine dask`: the same contract, graded on a Dask cluster."""
+    from ..batch import BatchError, BatchInputError
+
+    try:
+        from ..batch.dask_engine import run_dask
+    except ImportError as exc:  # dask or fsspec missing: the optional `cluster` extra
+        raise _fail(f"--engine dask needs pip install 'mathgrader[cluster]' ({exc})") from None
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        run_dask(input_path, sys.stdout if output is None else output, scheduler=scheduler,
+                 workers=workers, timeout=timeout, resolve=resolve, progress=None)
+    except BatchInputError as exc:
+        raise _fail(f"reading {input_path} failed part-way: {exc}") from None
+    except BatchError as exc:
+        raise _fail(str(exc)) from None
+    except BrokenPipeError:
+        sys.stderr.close()
+        raise typer.Exit(0) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def _terminate(signum: int, frame: Any) -> None:

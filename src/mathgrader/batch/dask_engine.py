@@ -1,0 +1,342 @@
+"""`run_dask`: grade JSON Lines on a Dask distributed cluster, with the local engine's contract.
+
+The client reads the input lazily through fsspec (a local path or any URL fsspec can open), cuts
+it into partitions of `partition_lines` non-blank lines, and submits each partition to the
+cluster as one task. A bounded window of partitions is in flight; results are gathered in
+submission order and written at once, so the output is in input order and neither the client nor
+the cluster ever holds the whole file.
+
+Per line, the semantics are the local engine's, because the same helpers do the work: workers
+grade with `pool.grade_payload` (bad JSON, failing or misbehaving grading functions become error
+lines), answer keys are resolved in the client exactly as `runner` resolves them, and lines come
+out as `pool.result_line` / `pool.error_line` encode them.
+
+Time budget: Dask runs tasks on worker threads, and SIGALRM reaches only a process's main thread,
+so the pool's soft timer cannot interrupt a line here and there is no hard kill either (a Dask
+task cannot be killed without its worker). A line that finishes after its budget is still
+answered `timeout`; a line that hangs for good holds its worker thread. A worker process that
+dies (crash, out of memory) is restarted by its nanny and Dask re-runs its tasks; a partition
+that keeps killing workers is re-run line by line, and the line that still kills its worker is
+answered `error` (code `worker_crashed`). For inputs that may hang, use the local engine.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import logging
+import time
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass, field
+from typing import IO, Any
+
+# Imported here, not lazily: the CLI turns an ImportError of this module into "install
+# mathgrader[cluster]", and nothing else imports it.
+import fsspec
+from distributed import Client, KilledWorker, LocalCluster
+
+from .pool import (
+    DEFAULT_GRADE_FN,
+    DEFAULT_TIMEOUT,
+    BatchError,
+    Payload,
+    decode_line,
+    error_line,
+    grade_payload,
+    ident_of,
+    load_grade_fn,
+    preload_modules,
+    result_line,
+    soft_timer,
+)
+from .runner import (
+    RESOLVE_ERRORS,
+    BatchInputError,
+    BatchStats,
+    Resolver,
+    _progress_bar,
+    _resolve_error,
+    _stderr_is_terminal,
+)
+
+__all__ = ["DEFAULT_PARTITION_LINES", "grade_partition", "run_dask"]
+
+DEFAULT_PARTITION_LINES = 256
+"""Lines per task: large enough that Dask's per-task overhead (~1 ms) is small next to grading,
+small enough that a slow partition does not hold back the ordered output for long."""
+
+Answer = tuple[str, str]
+"""(verdict, output line without its newline)"""
+
+
+# ---------------------------------------------------------------------------------------------
+# Worker side
+# ---------------------------------------------------------------------------------------------
+
+
+@functools.cache
+def _grading_function(spec: str) -> Callable[[Any], Any]:
+    """Import the grading function once per worker process, warming mathgrader up first.
+
+    Warming (the modules the local engine's fork server preloads) happens outside any line's
+    budget, so the first line on a fresh worker is not answered `timeout` for loading SymPy.
+    References compile once per process too: `grade_item` uses the process-default checker,
+    whose cache lives as long as the worker.
+    """
+    extra = None
+    if spec.startswith("mathgrader."):
+        extra = ["mathgrader.checker.equivalence", "mathgrader.batch._warmup"]
+    for module in preload_modules(spec, extra):
+        importlib.import_module(module)
+    return load_grade_fn(spec)
+
+
+def grade_partition(payloads: list[Payload], grade_fn: str, budget: float) -> list[Answer]:
+    """Grade one partition on a Dask worker: one `(verdict, line)` per payload, in order.
+
+    Never raises for a bad line (see `grade_payload`). The soft timer is entered for
+    completeness but is inactive on Dask's worker threads (see the module docstring): an
+    overrunning line is answered `timeout` only once it returns.
+    """
+    fn = _grading_function(grade_fn)
+    with soft_timer():
+        return [grade_payload(fn, payload, budget) for payload in payloads]
+
+
+# ---------------------------------------------------------------------------------------------
+# Client side
+# ---------------------------------------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class _Partition:
+    """Lines of one task: `answers[i]` is None until line i is graded; `payloads` are the
+    lines still to grade, in order, matching the None slots."""
+
+    answers: list[Answer | None] = field(default_factory=list)
+    payloads: list[Payload] = field(default_factory=list)
+
+    def fill(self, graded: list[Answer]) -> list[Answer]:
+        it = iter(graded)
+        return [answer if answer is not None else next(it) for answer in self.answers]
+
+
+def _payload_id(payload: Payload) -> Any:
+    _, raw, ident, _ = payload
+    return ident_of(raw) if raw is not None else ident
+
+
+class _Partitioner:
+    """Cuts the input lines into partitions, resolving answer keys in the client.
+
+    Resolving here rather than on the workers means the resolver (a closure over a loaded key)
+    never has to be pickled, and rejected lines are answered without a round trip, exactly as
+    the local engine's runner answers them.
+    """
+
+    def __init__(self, lines: IO[str], resolve: Resolver | None, size: int) -> None:
+        self.lines = lines
+        self.resolve = resolve
+        self.size = size
+        self.lineno = 0
+        self.blank_lines = 0
+        self.error: Exception | None = None
+
+    def __iter__(self) -> Iterator[_Partition]:
+        part = _Partition()
+        try:
+            for text in self.lines:
+                self.lineno += 1
+                text = text.strip()
+                if not text:
+                    self.blank_lines += 1
+                    continue
+                self._add(part, text)
+                if len(part.answers) >= self.size:
+                    yield part
+                    part = _Partition()
+        except OSError as exc:  # reported after the lines read so far are answered
+            self.error = exc
+        if part.answers:
+            yield part
+
+    def _add(self, part: _Partition, text: str) -> None:
+        if self.resolve is None:
+            part.answers.append(None)
+            part.payloads.append((self.lineno, text, None, None))  # the worker decodes it
+            return
+        start = time.perf_counter()
+        ident, item, problem = decode_line(text, self.lineno)
+        if problem is not None:
+            seconds = time.perf_counter() - start
+            part.answers.append(("error", error_line(ident, "bad_json", problem, seconds)))
+            return
+        try:
+            resolved = self.resolve(item)
+        except RESOLVE_ERRORS as exc:
+            error = _resolve_error(exc)
+            seconds = time.perf_counter() - start
+            line = result_line(ident, "error", 0.0, error["message"], error, seconds)
+            part.answers.append(("error", line))
+            return
+        part.answers.append(None)
+        part.payloads.append((self.lineno, None, ident, resolved))
+
+
+@contextmanager
+def _client(scheduler: str | None, workers: int, connect_timeout: float) -> Iterator[Any]:
+    """A client of the scheduler at `scheduler`, or of a fresh LocalCluster of `workers`."""
+    if scheduler is None:
+        # One thread per worker: grading is CPU-bound Python, so processes give the parallelism.
+        cluster = LocalCluster(
+            n_workers=workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
+        with cluster, Client(cluster) as client:
+            yield client
+        return
+    try:
+        client = Client(scheduler, timeout=connect_timeout)
+    except (OSError, TimeoutError, ValueError) as exc:
+        # OSError/TimeoutError: nobody answers; ValueError: not an address Dask understands.
+        raise BatchError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from exc
+    with client:
+        yield client
+
+
+def _open(url: str, mode: str, storage_options: Mapping[str, Any] | None) -> Any:
+    kwargs = dict(storage_options or {})
+    if "r" in mode:
+        kwargs["errors"] = "replace"  # as the local CLI reads: a bad byte spoils one line only
+    return fsspec.open(url, mode, encoding="utf-8", **kwargs)
+
+
+def run_dask(
+    input_url: str,
+    output: str | IO[str],
+    *,
+    scheduler: str | None = None,
+    workers: int = 2,
+    timeout: float = DEFAULT_TIMEOUT,
+    resolve: Resolver | None = None,
+    grade_fn: str = DEFAULT_GRADE_FN,
+    partition_lines: int = DEFAULT_PARTITION_LINES,
+    max_in_flight: int | None = None,
+    connect_timeout: float = 10.0,
+    progress: bool | None = False,
+    storage_options: Mapping[str, Any] | None = None,
+) -> BatchStats:
+    """Grade the JSON Lines at `input_url` on a Dask cluster and write results to `output`.
+
+    `input_url` and `output` (a URL, or an open text stream) are anything fsspec opens: a local
+    path, `s3://...`, `gs://...` (with that backend installed). `scheduler` is a scheduler
+    address (`tcp://host:8786`); without one a LocalCluster of `workers` processes is started
+    and stopped. Output follows the local engine's contract: one line per non-blank input line,
+    in input order, errors as lines. At most `max_in_flight` partitions (default four per
+    worker) are submitted and not yet written. See the module docstring for how the per-line
+    `timeout` is (softly) enforced.
+
+    Raises `BatchError` when the run cannot start (unreachable scheduler, unreadable input,
+    bad settings) and `BatchInputError` when reading fails part-way, after answering what
+    was read.
+    """
+    if partition_lines < 1 or workers < 1 or (max_in_flight is not None and max_in_flight < 1):
+        raise BatchError("partition_lines, workers and max_in_flight must be at least 1")
+    if not timeout > 0:
+        raise BatchError("the timeout must be a positive number of seconds")
+    load_grade_fn(grade_fn)  # fail here, with a clear message, rather than on every worker
+    started = time.perf_counter()
+    show = progress if progress is not None else _stderr_is_terminal()
+    with ExitStack() as stack:
+        try:
+            source = stack.enter_context(_open(input_url, "rt", storage_options))
+        except OSError as exc:
+            raise BatchError(f"cannot read {input_url}: {exc}") from exc
+        client = stack.enter_context(_client(scheduler, workers, connect_timeout))
+        n_workers = len(client.scheduler_info().get("workers", {})) or workers
+        if isinstance(output, str):
+            try:
+                sink = stack.enter_context(_open(output, "wt", storage_options))
+            except OSError as exc:
+                raise BatchError(f"cannot write {output}: {exc}") from exc
+        else:
+            sink = output
+        partitions = _Partitioner(source, resolve, partition_lines)
+        stats = BatchStats(workers=n_workers)
+        advance = stack.enter_context(_progress_bar(show, None))
+        window = max_in_flight or 4 * n_workers
+        for answers in _graded(client, partitions, grade_fn, timeout, window, stats):
+            sink.write("".join(line + "\n" for _, line in answers))
+            for verdict, _ in answers:
+                stats.verdicts[verdict] = stats.verdicts.get(verdict, 0) + 1
+            stats.lines += len(answers)
+            advance(len(answers))
+        stats.blank_lines = partitions.blank_lines
+    stats.seconds = time.perf_counter() - started
+    if partitions.error is not None:
+        raise BatchInputError(
+            f"could not read the input: {partitions.error}", stats
+        ) from partitions.error
+    return stats
+
+
+def _graded(
+    client: Any,
+    partitions: _Partitioner,
+    grade_fn: str,
+    budget: float,
+    window: int,
+    stats: BatchStats,
+) -> Iterator[list[Answer]]:
+    """Yield each partition's answers in input order, keeping `window` partitions in flight."""
+
+    def submit(payloads: list[Payload]) -> Any:
+        # pure=False: two identical partitions are two pieces of work, not one cached result.
+        return client.submit(grade_partition, payloads, grade_fn, budget, pure=False)
+
+    in_flight: deque[tuple[_Partition, Any]] = deque()
+    source = iter(partitions)
+    exhausted = False
+    while True:
+        while not exhausted and len(in_flight) < window:
+            part = next(source, None)
+            if part is None:
+                exhausted = True
+                break
+            in_flight.append((part, submit(part.payloads) if part.payloads else None))
+        if not in_flight:
+            return
+        part, future = in_flight.popleft()
+        if future is None:
+            yield part.fill([])
+            continue
+        try:
+            graded = future.result()
+        except KilledWorker:
+            # Dask gave up after the partition killed several workers: find the culprit by
+            # re-running its lines one per task, so the others still get their answers.
+            stats.worker_restarts += 1
+            graded = [_one_by_one(submit, payload) for payload in part.payloads]
+        finally:
+            future.release()  # the result leaves the cluster's memory as soon as it is read
+        yield part.fill(graded)
+
+
+def _one_by_one(submit: Callable[[list[Payload]], Any], payload: Payload) -> Answer:
+    """Grade one line of a partition that killed its workers; answer `error` if it does again."""
+    start = time.perf_counter()
+    future = submit([payload])
+    try:
+        answer: Answer = future.result()[0]
+        return answer
+    except KilledWorker:
+        message = "the grading process died several times while checking this line"
+        seconds = time.perf_counter() - start
+        return "error", error_line(_payload_id(payload), "worker_crashed", message, seconds)
+    finally:
+        future.release()
