@@ -424,6 +424,10 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
     workers: Annotated[int, typer.Option(min=1, max=64, help="Grading processes.")] = 2,
     timeout: Annotated[float, typer.Option(help="Time budget of one check, s.")] = 2.0,
+    access_log: Annotated[
+        bool, typer.Option("--access-log/--no-access-log",
+                           help="Log every request (graded submissions are recorded anyway).")
+    ] = False,
 ) -> None:
     """Serve the API, the quiz pages and the help center."""
     import uvicorn
@@ -443,7 +447,7 @@ def serve(
         raise _fail(str(exc)) from None
     _echo(f"mathgrader: serving http://{host}:{port}/ (quizzes: "
           f"{', '.join(sorted(application.state.quiz_ids))})", err=True)
-    uvicorn.run(application, host=host, port=port, log_level="info",
+    uvicorn.run(application, host=host, port=port, log_level="info", access_log=access_log,
                 timeout_graceful_shutdown=10)
 
 

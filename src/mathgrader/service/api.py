@@ -51,7 +51,8 @@ class ServiceState:
         return self.keys[quiz].question(local)
 
 
-def get_state(request: Request) -> ServiceState:
+async def get_state(request: Request) -> ServiceState:
+    # async: a sync dependency would cost every request a hop through the thread pool.
     state: ServiceState = request.app.state.service
     return state
 
@@ -71,7 +72,7 @@ def make_preview(text: str, *, allow_list: bool = False,
 
 
 @router.post("/preview", response_model=PreviewResponse, response_model_exclude_none=True)
-def preview_route(body: PreviewRequest) -> PreviewResponse:
+async def preview_route(body: PreviewRequest) -> PreviewResponse:
     """How the grader reads an expression: LaTeX, MathML, plain text, variables, warnings."""
     return make_preview(body.expression, allow_list=body.list)
 
@@ -148,7 +149,7 @@ async def batch_route(body: BatchRequest, state: State) -> BatchResponse:
 
 
 @router.get("/health", response_model=Health)
-def health_route(state: State) -> Health:
+async def health_route(state: State) -> Health:
     """`ok`, or `degraded` with the reason (e.g. the submissions database is failing)."""
     detail: dict[str, Any] = {"quizzes": sorted(state.keys), **state.pool.stats}
     status: Literal["ok", "degraded"] = "ok"

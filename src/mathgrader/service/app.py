@@ -90,6 +90,39 @@ async def _too_large(send: Send) -> None:
     await send({"type": "http.response.body", "body": body})
 
 
+class SecurityHeaders:
+    """nosniff and referrer policy on every response; a CSP and frame denial on pages.
+
+    A plain ASGI middleware: Starlette's BaseHTTPMiddleware costs a task per request.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # /docs and /redoc load their UI from a CDN: no CSP there.
+        page_policy = scope.get("path") not in ("/docs", "/redoc")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers") or [])
+                names = {name.lower() for name, _ in headers}
+                extra = [(b"x-content-type-options", b"nosniff"),
+                         (b"referrer-policy", b"same-origin")]
+                content_type = dict(headers).get(b"content-type", b"")
+                if page_policy and content_type.startswith(b"text/html"):
+                    extra += [(b"content-security-policy", _CSP.encode()),
+                              (b"x-frame-options", b"DENY")]
+                headers += [(name, value) for name, value in extra if name not in names]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 _CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
         "object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 
@@ -128,17 +161,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST"], allow_headers=["content-type"])
 
-    @app.middleware("http")
-    async def security_headers(request: Any, call_next: Any) -> Any:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        html = response.headers.get("content-type", "").startswith("text/html")
-        if html and request.url.path not in ("/docs", "/redoc"):  # their UI loads from a CDN
-            response.headers.setdefault("Content-Security-Policy", _CSP)
-            response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
-
+    app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
 

@@ -88,6 +88,7 @@ logger = logging.getLogger("mathgrader.store")
 DATABASE_URL_ENV = "MATHGRADER_DATABASE_URL"
 MAX_ANSWER_CHARS = 10_000  # the grammar refuses far shorter input; this only bounds a row
 MAX_ID_CHARS = 255
+LINGER = 0.05  # seconds a write waits for more submissions to join it
 CHUNK = 500  # rows per INSERT and per uid look-up
 MAX_HELD = 100_000  # submissions kept in memory when neither the database nor the disk works
 SCAN_INTERVAL = 60.0  # seconds between looks for spool files left by stores that are gone
@@ -632,6 +633,7 @@ class SubmissionStore:
             item = self._queue.get(timeout=wait)
         except queue.Empty:
             return False
+        now = time.monotonic()
         while True:
             if item is _STOP:
                 return True
@@ -642,8 +644,11 @@ class SubmissionStore:
                 batch.append(item)
             if len(batch) >= CHUNK:
                 return False
+            # Linger a little after the first submission: one write of many rows costs the
+            # request path (which shares the GIL with this thread) far less than many writes.
+            left = LINGER - (time.monotonic() - now) if batch else 0.0
             try:
-                item = self._queue.get_nowait()
+                item = self._queue.get(timeout=left) if left > 0 else self._queue.get_nowait()
             except queue.Empty:
                 return False
 
