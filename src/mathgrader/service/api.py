@@ -153,6 +153,9 @@ async def health_route(state: State) -> Health:
     """`ok`, or `degraded` with the reason (e.g. the submissions database is failing)."""
     detail: dict[str, Any] = {"quizzes": sorted(state.keys), **state.pool.stats}
     status: Literal["ok", "degraded"] = "ok"
+    if not state.pool.alive:
+        status = "degraded"
+        detail["grading"] = "stopped: checks cannot run (see the server log)"
     if state.store is not None:
         store_status = state.store.status()
         detail["store"] = store_status

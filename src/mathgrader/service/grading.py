@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import os
 import queue
 import threading
@@ -20,6 +21,8 @@ from typing import Any
 from ..batch.pool import DEFAULT_GRADE_FN, Task, WorkerPool
 
 __all__ = ["GradingPool", "PoolClosed"]
+
+logger = logging.getLogger("mathgrader.service")
 
 
 class PoolClosed(RuntimeError):
@@ -84,6 +87,11 @@ class GradingPool:
 
     # -- the dispatcher thread ----------------------------------------------------------------
 
+    @property
+    def alive(self) -> bool:
+        """False once the dispatcher has stopped (closed, or its workers cannot start)."""
+        return self._thread.is_alive() and not self._closed
+
     def _run(self) -> None:
         try:
             while True:
@@ -93,6 +101,9 @@ class GradingPool:
                     waiter = self._waiting.pop(task.seq, None)
                     if waiter is not None:
                         waiter.loop.call_soon_threadsafe(_resolve, waiter.future, line)
+        except Exception:
+            # Workers that cannot start (a broken install) stop grading; health says so.
+            logger.exception("the grading pool stopped")
         finally:
             for waiter in self._waiting.values():
                 waiter.loop.call_soon_threadsafe(_fail, waiter.future)
