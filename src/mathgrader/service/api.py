@@ -8,7 +8,9 @@ of a quiz question never appears in a response.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -43,6 +45,12 @@ class ServiceState:
     pool: GradingPool
     store: Any = None  # a SubmissionStore, when recording
     started: float = field(default_factory=time.time)
+    preview: Callable[..., PreviewResponse] = field(init=False)
+
+    def __post_init__(self) -> None:
+        # Learners send the same answers again and again (and preview before they submit):
+        # the preview of a text is computed once per server, in a bounded cache.
+        self.preview = functools.lru_cache(maxsize=10_000)(make_preview)
 
     def question(self, full_id: str) -> Question:
         quiz, sep, local = full_id.partition("/")
@@ -72,9 +80,9 @@ def make_preview(text: str, *, allow_list: bool = False,
 
 
 @router.post("/preview", response_model=PreviewResponse, response_model_exclude_none=True)
-async def preview_route(body: PreviewRequest) -> PreviewResponse:
+async def preview_route(body: PreviewRequest, state: State) -> PreviewResponse:
     """How the grader reads an expression: LaTeX, MathML, plain text, variables, warnings."""
-    return make_preview(body.expression, allow_list=body.list)
+    return state.preview(body.expression, allow_list=body.list)
 
 
 async def _grade(state: ServiceState, item: dict[str, Any]) -> dict[str, Any]:
@@ -84,12 +92,12 @@ async def _grade(state: ServiceState, item: dict[str, Any]) -> dict[str, Any]:
         raise HTTPException(503, "the grader is shutting down") from None
 
 
-def _response(record: dict[str, Any], answer: str, allow_list: bool,
+def _response(state: ServiceState, record: dict[str, Any], answer: str, allow_list: bool,
               variables: tuple[str, ...]) -> GradeResponse:
     return GradeResponse(
         verdict=record["verdict"], score=record["score"], feedback=record.get("feedback"),
         error=record.get("error"),
-        preview=make_preview(answer, allow_list=allow_list, variables=variables),
+        preview=state.preview(answer, allow_list=allow_list, variables=variables),
     )
 
 
@@ -104,7 +112,8 @@ async def grade_question(state: ServiceState, body: GradeRequest) -> GradeRespon
         state.store.record_grade(question, body.answer, record,
                                  time.perf_counter() - started)
     variables = tuple(question.options.get("variables", {}))
-    return _response(record, body.answer, question.options.get("list") is not None, variables)
+    return _response(state, record, body.answer, question.options.get("list") is not None,
+                     variables)
 
 
 async def check_pair(state: ServiceState, body: CheckRequest) -> GradeResponse:
@@ -113,7 +122,7 @@ async def check_pair(state: ServiceState, body: CheckRequest) -> GradeResponse:
     options = body.options if isinstance(body.options, dict) else {}
     variables = options.get("variables")
     names = tuple(variables) if isinstance(variables, dict) else ()
-    return _response(record, body.answer, options.get("list") is not None, names)
+    return _response(state, record, body.answer, options.get("list") is not None, names)
 
 
 @router.post("/grade", response_model=GradeResponse, response_model_exclude_none=True,
