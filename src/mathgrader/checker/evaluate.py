@@ -222,8 +222,7 @@ def compile_numpy(node: ast.Node, names: Mapping[str, int]) -> NumpyFn:
     operands of + and - and the arguments of functions. Rounding error is proportional to it, so
     the absolute tolerance floor near zero is scaled by it.
     """
-    fn = _compile(node, names)
-    return fn
+    return _compile(node, names)
 
 
 def _zeros_like_points(x: Array) -> Array:

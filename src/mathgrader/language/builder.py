@@ -17,7 +17,7 @@ from . import ast
 from .limits import MAX_DIGITS
 from .table import CONSTANTS, FUNCTIONS
 
-__all__ = ["MAX_DIGITS", "build_sympy", "estimate_digits"]
+__all__ = ["MAX_DIGITS", "build_sympy"]
 
 # Any power beyond this is refused, whatever its size, unless the base is 0, 1 or -1 (or I).
 MAX_EXPONENT = 10**7
@@ -44,11 +44,6 @@ def _too_large(node: ast.Node, text: str | None) -> InputError:
         hint=f"numbers may have at most {MAX_DIGITS} digits",
         text=text,
     )
-
-
-def estimate_digits(base: float, exponent: float) -> float:
-    """Digits of base^exponent given log10|base| and the exponent's value."""
-    return abs(base * exponent)
 
 
 def _log10_int(n: int) -> float:
