@@ -151,6 +151,9 @@ def run_batch(
     return stats
 
 
+_GATHER = 0.001  # seconds the parent waits for more results after a few came in
+
+
 class _Pump:
     """The parent's loop: read into the window, feed the pool, write results in order."""
 
@@ -197,8 +200,15 @@ class _Pump:
             if self.reader.exhausted and not self.intake and self.next_write == self.next_seq:
                 return
             wake = self.reader.fd if self._has_room() and not self.reader.exhausted else None
-            for task, verdict, line in self.pool.step(wake=wake):
+            finished = self.pool.step(wake=wake)
+            for task, verdict, line in finished:
                 self.done[task.seq] = (verdict, line, task.nbytes)
+            if finished and len(finished) < self.pool.n_workers * 4:
+                # Workers report each line as it finishes (its deadline depends on it); waking
+                # for every quick line would make this loop the bottleneck, so let a few
+                # results gather first. Deadlines are unaffected: they come from the workers'
+                # own finish times.
+                time.sleep(_GATHER)
 
     def _take_input(self, stats: BatchStats) -> None:
         while self._has_room():
