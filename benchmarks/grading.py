@@ -393,13 +393,22 @@ def table(results: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def chart(results: dict[str, Any], path: Path) -> bool:
+def pyplot() -> Any:
+    """matplotlib's pyplot on a headless backend, or None where matplotlib is not installed
+    (the benchmarks then skip their plots)."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        return None
+    return plt
+
+
+def chart(results: dict[str, Any], path: Path) -> bool:
+    plt = pyplot()
+    if plt is None:
         return False
     names = ("naive", "lambdify", "mathgrader")
     workloads = ("realistic", "unique")

@@ -36,7 +36,7 @@ from typing import Any
 
 import httpx
 import numpy as np
-from grading import machine
+from grading import machine, pyplot
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -216,12 +216,8 @@ def tables(results: dict[str, Any]) -> str:
 
 
 def chart(results: dict[str, Any], path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return False
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
     for name, r in results["runs"].items():

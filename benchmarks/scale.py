@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grading import machine
+from grading import machine, pyplot
 from workload import DEFAULT_SEED, batch_items
 
 HERE = Path(__file__).resolve().parent
@@ -345,12 +345,8 @@ def tables(results: dict[str, Any]) -> str:
 
 
 def chart(results: dict[str, Any], path: Path) -> bool:
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return False
     panels = [k for k in ("scaling", "cold_start", "memory") if results.get(k)]
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.5), squeeze=False)
