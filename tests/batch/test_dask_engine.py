@@ -1,7 +1,9 @@
 """`run_dask` and `grade-batch --engine dask` on a LocalCluster, checked against the local engine.
 
-One cluster of two worker processes serves the whole module (starting one costs seconds). It
-fails a task at the first worker death, so the crash test needs two deaths, not eight.
+One cluster of two worker processes serves the whole module (starting one costs seconds). Its
+workers are non-daemonic, as in the LocalCluster that `run_dask` starts itself, so each grades
+through its own worker pool with the hard time budget. It fails a task at the first worker
+death, so the crash test needs two deaths, not eight.
 """
 
 from __future__ import annotations
@@ -35,7 +37,8 @@ def scheduler() -> Iterator[str]:
     with pytest.MonkeyPatch.context() as mp:
         mp.syspath_prepend(str(HERE))
         with (
-            dask.config.set({"distributed.scheduler.allowed-failures": 0}),
+            dask.config.set({"distributed.scheduler.allowed-failures": 0,
+                             "distributed.worker.daemon": False}),
             LocalCluster(
                 n_workers=2,
                 threads_per_worker=1,
@@ -151,6 +154,29 @@ def test_a_line_that_kills_its_worker_is_answered_and_the_rest_graded(
     got = without_seconds(on_dask(tmp_path, lines, scheduler, grade_fn="batch_fns:scripted"))
     assert [r["verdict"] for r in got] == ["correct", "correct", "error", "correct"]
     assert got[2]["error"]["code"] == "worker_crashed"
+
+
+@pytest.mark.parametrize("action", ["hang", "masked", "c_loop"])
+def test_a_line_that_hangs_is_killed_at_its_budget_and_the_rest_graded(
+    tmp_path: Path, scheduler: str, action: str
+) -> None:
+    # "masked" and "c_loop" never return to the interpreter: only a hard kill ends them.
+    lines = [json.dumps({"id": i, "reference": "x", "answer": "x"}) for i in range(6)]
+    lines[3] = json.dumps({"id": 3, "do": action})
+    got = without_seconds(on_dask(tmp_path, lines, scheduler, grade_fn="batch_fns:scripted",
+                                  timeout=0.5, partition_lines=3))
+    assert [r["verdict"] for r in got] == ["correct"] * 3 + ["timeout"] + ["correct"] * 2
+    assert [r["id"] for r in got] == list(range(6))
+
+
+def test_a_daemonic_worker_grades_in_its_own_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Daemonic processes may not start children: the partition is graded in the caller.
+    monkeypatch.setattr(dask_engine, "_pool", lambda grade_fn, budget: None)
+    payloads = [(1, json.dumps({"id": "a", "reference": "x", "answer": "x"}), None, None),
+                (2, "{not json", None, None)]
+    got = dask_engine.grade_partition(payloads, "batch_fns:scripted", 2.0)
+    assert [verdict for verdict, _ in got] == ["correct", "error"]
+    assert json.loads(got[0][1])["id"] == "a"
 
 
 def test_cli_engine_dask(tmp_path: Path, scheduler: str) -> None:

@@ -11,13 +11,18 @@ grade with `pool.grade_payload` (bad JSON, failing or misbehaving grading functi
 lines), answer keys are resolved in the client exactly as `runner` resolves them, and lines come
 out as `pool.result_line` / `pool.error_line` encode them.
 
-Time budget: Dask runs tasks on worker threads, and SIGALRM reaches only a process's main thread,
-so the pool's soft timer cannot interrupt a line here and there is no hard kill either (a Dask
-task cannot be killed without its worker). A line that finishes after its budget is still
-answered `timeout`; a line that hangs for good holds its worker thread. A worker process that
-dies (crash, out of memory) is restarted by its nanny and Dask re-runs its tasks; a partition
-that keeps killing workers is re-run line by line, and the line that still kills its worker is
-answered `error` (code `worker_crashed`). For inputs that may hang, use the local engine.
+Time budget: the same hard budget as the local engine. Dask runs tasks on worker threads, where
+SIGALRM cannot reach and from which a line stuck in C code cannot be stopped, so each Dask worker
+thread grades its partitions through its own one-process `WorkerPool`, started on its first task
+and kept for the life of the Dask worker (references stay compiled there): a line that overruns
+is answered `timeout` and its grading process killed and replaced, exactly as locally.
+Starting that process needs a non-daemonic Dask worker: the LocalCluster started here is one,
+and on a real cluster workers are started with `DASK_DISTRIBUTED__WORKER__DAEMON=False` (see
+the README). On a daemonic worker partitions are graded in the worker thread instead: a line
+that finishes after its budget is still answered `timeout`, but a line that hangs for good
+holds its thread. A worker process that dies (crash, out of memory) is restarted by its nanny
+and Dask re-runs its tasks; a partition that keeps killing workers is re-run line by line, and
+the line that still kills its worker is answered `error` (code `worker_crashed`).
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from __future__ import annotations
 import functools
 import importlib
 import logging
+import multiprocessing
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
@@ -34,6 +41,7 @@ from typing import IO, Any
 
 # Imported here, not lazily: the CLI turns an ImportError of this module into "install
 # mathgrader[cluster]", and nothing else imports it.
+import dask
 import fsspec
 from distributed import Client, KilledWorker, LocalCluster
 
@@ -42,6 +50,8 @@ from .pool import (
     DEFAULT_TIMEOUT,
     BatchError,
     Payload,
+    Task,
+    WorkerPool,
     decode_line,
     error_line,
     grade_payload,
@@ -93,16 +103,49 @@ def _grading_function(spec: str) -> Callable[[Any], Any]:
     return load_grade_fn(spec)
 
 
+_threads = threading.local()  # each Dask worker thread's own grading pools
+
+
+def _pool(grade_fn: str, budget: float) -> WorkerPool | None:
+    """This thread's grading pool for (grade_fn, budget), or None on a daemonic worker."""
+    if multiprocessing.current_process().daemon:
+        return None  # daemonic processes may not start children
+    pools: dict[tuple[str, float], WorkerPool] | None = getattr(_threads, "pools", None)
+    if pools is None:
+        pools = _threads.pools = {}
+    pool = pools.get((grade_fn, budget))
+    if pool is None:
+        extra = None
+        if grade_fn.startswith("mathgrader."):
+            extra = ["mathgrader.checker.equivalence", "mathgrader.batch._warmup"]
+        pool = WorkerPool(grade_fn, workers=1, timeout=budget, preload=extra)
+        pool.start()  # its processes are daemonic: they go with this worker process
+        pools[(grade_fn, budget)] = pool
+    return pool
+
+
 def grade_partition(payloads: list[Payload], grade_fn: str, budget: float) -> list[Answer]:
     """Grade one partition on a Dask worker: one `(verdict, line)` per payload, in order.
 
-    Never raises for a bad line (see `grade_payload`). The soft timer is entered for
-    completeness but is inactive on Dask's worker threads (see the module docstring): an
-    overrunning line is answered `timeout` only once it returns.
+    Never raises for a bad line (see `grade_payload`). Lines go through this thread's worker
+    pool, so an overrunning line is killed at its budget (see the module docstring); on a
+    daemonic worker they are graded in this thread and answered `timeout` only once they return.
     """
-    fn = _grading_function(grade_fn)
-    with soft_timer():
-        return [grade_payload(fn, payload, budget) for payload in payloads]
+    pool = _pool(grade_fn, budget)
+    if pool is None:
+        fn = _grading_function(grade_fn)
+        with soft_timer():
+            return [grade_payload(fn, payload, budget) for payload in payloads]
+    answers: list[Answer | None] = [None] * len(payloads)
+    for seq, (lineno, raw, ident, item) in enumerate(payloads):
+        pool.submit(Task(seq, lineno, raw, ident, item, nbytes=len(raw or "")))
+    left = len(payloads)
+    while left:
+        for task, verdict, line in pool.step():
+            answers[task.seq] = (verdict, line)
+            left -= 1
+    assert all(answer is not None for answer in answers)  # the pool returns every task
+    return answers  # type: ignore[return-value]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -190,13 +233,15 @@ def _client(scheduler: str | None, workers: int, connect_timeout: float) -> Iter
     """A client of the scheduler at `scheduler`, or of a fresh LocalCluster of `workers`."""
     if scheduler is None:
         # One thread per worker: grading is CPU-bound Python, so processes give the parallelism.
-        cluster = LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            dashboard_address=None,
-            silence_logs=logging.ERROR,
-        )
+        # Non-daemonic workers may start the grading process that enforces the hard budget.
+        with dask.config.set({"distributed.worker.daemon": False}):
+            cluster = LocalCluster(
+                n_workers=workers,
+                threads_per_worker=1,
+                processes=True,
+                dashboard_address=None,
+                silence_logs=logging.ERROR,
+            )
         with cluster, Client(cluster) as client:
             yield client
         return
