@@ -39,6 +39,17 @@ class GradeOptions:
     timeout: float = DEFAULT_TIMEOUT
     seed: int = 0
     extra: tuple[tuple[str, Any], ...] = field(default=(), compare=False)
+    # Options key every cache lookup of a check; hashing ten fields on each would cost a cached
+    # answer a third of its time, so the hash is computed once.
+    _hash: int = field(init=False, repr=False, compare=False, default=0)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((
+            self.relative_tolerance, self.absolute_tolerance, self.variables, self.form,
+            self.forbid, self.answers, self.list, self.feedback, self.timeout, self.seed)))
+
+    def __hash__(self) -> int:
+        return self._hash
 
     @property
     def explicit_tolerance(self) -> bool:
@@ -50,7 +61,7 @@ class GradeOptions:
     @classmethod
     def from_mapping(cls, options: Mapping[str, Any] | None) -> GradeOptions:
         """Validate a JSON/TOML/CLI options object; unknown or ill-typed options are errors."""
-        if options is None:
+        if not options and (options is None or isinstance(options, Mapping)):
             return cls()
         if not isinstance(options, Mapping):
             raise ConfigError("options must be an object", field="options")

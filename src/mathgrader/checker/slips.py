@@ -19,7 +19,7 @@ from ..language import ast
 from .options import GradeOptions
 
 if TYPE_CHECKING:
-    from .equivalence import Checker, Expression
+    from .equivalence import Checker, Expression, Samples
 
 __all__ = ["extra_variables", "find_slip"]
 
@@ -42,9 +42,15 @@ def find_slip(checker: Checker, ref: Expression, learner: Expression, options: G
     extra = extra_variables(ref, learner)
     if extra is not None:
         return extra
-    for message, candidate in _rewrites(checker, ref, learner):
-        if _equal(checker, candidate, options, deadline):
-            return message
+    candidates = _rewrites(checker, ref, learner)
+    if candidates:
+        names = tuple(sorted(ref.names | learner.names))
+        samples = checker.samples(ref, options, names, deadline) if names else None
+        for message, candidate in candidates:
+            if samples is not None and _ruled_out(checker, candidate, samples):
+                continue
+            if _equal(checker, candidate, options, deadline):
+                return message
     numeric = _numeric_slip(checker, ref, learner, options, deadline)
     if numeric is not None:
         return numeric
@@ -57,6 +63,28 @@ def _equal(checker: Checker, pair: tuple[Expression, Expression], options: Grade
         return checker.compare(pair[0], pair[1], options, deadline).equal
     except InputError:
         return False
+
+
+def _ruled_out(checker: Checker, pair: tuple[Expression, Expression], samples: Samples) -> bool:
+    """Whether the pair clearly differs at the reference's sample points.
+
+    A full comparison costs exact or multi-precision work; most candidate rewrites are far off,
+    which a numpy evaluation at points already drawn shows at once. Only clear differences at
+    points where the candidate reference is finite and real count (that is its domain), with a
+    loose tolerance: a pair this lets through still gets the full comparison, so a slip is
+    never reported on the prefilter's word, only missed if the prefilter were wrong.
+    """
+    names = samples.names
+    with np.errstate(all="ignore"):
+        r, _ = checker.compiled(pair[0], names)(samples.points)
+        a, _ = checker.compiled(pair[1], names)(samples.points)
+        size = np.abs(r)
+        ok = np.isfinite(r) & np.isfinite(a) & (np.abs(r.imag) <= 1e-9 * np.maximum(size, 1.0))
+        if int(ok.sum()) < 2:
+            return False  # cannot tell here: leave it to the full comparison
+        r, a, size = r[ok], a[ok], size[ok]
+        floor = 1e-6 * max(float(size.max()), 1e-12)
+        return bool((np.abs(a - r) > 1e-3 * np.maximum(size, np.abs(a)) + floor).any())
 
 
 def _numeric_slip(checker: Checker, ref: Expression, learner: Expression,
