@@ -2,11 +2,14 @@
 
 Three measurements, each against a baseline timed in the same run (the machine is shared):
 
-- scaling: `mathgrader grade-batch --workers W` (W = 1 .. cores) on a JSONL file of the realistic
-  workload repeated to about `--lines` lines, with the local engine and with `--engine dask`
-  (a Dask LocalCluster); lines/s and scaling efficiency rate_W / (W * rate_1), the baseline being
-  the same engine on one worker. Each run is a fresh subprocess, so startup is included; a run on
-  a tiny file gives each engine's fixed cost, and the "net" figures subtract it.
+- scaling: `mathgrader grade-batch --workers W` (W = 1 .. cores) with the local engine and with
+  `--engine dask` (a Dask LocalCluster), on two workloads: `realistic`, the realistic batch
+  repeated to about `--lines` lines (most lines are answers a worker has graded before, so the
+  engine's own per-line cost shows), and `distinct`, `--distinct-lines` lines that are all
+  different (every line a full check, as when every learner's answer is new). Lines/s and scaling
+  efficiency rate_W / (W * rate_1), the baseline being the same engine on one worker. Each run is
+  a fresh subprocess, so startup is included; a run on a tiny file gives each engine's fixed
+  cost, and the "net" figures subtract it.
 - cold start: wall time of `mathgrader preview EXPR` and `mathgrader check REF ANS` as
   subprocesses (median of `--repeats`), against `python -c pass` and `python -c "import
   mathgrader"` in the same run.
@@ -38,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 from grading import machine, pyplot
-from workload import DEFAULT_SEED, batch_items
+from workload import DEFAULT_SEED, batch_items, distinct_items
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -52,6 +55,10 @@ PAGE = os.sysconf("SC_PAGE_SIZE")
 
 def _realistic_lines(seed: int) -> list[str]:
     return [json.dumps(item) + "\n" for item in batch_items(seed)]
+
+
+def _distinct_lines(count: int) -> list[str]:
+    return [json.dumps(item) + "\n" for item in distinct_items(count)]
 
 
 def _write_repeated(path: Path, lines: list[str], total: int) -> int:
@@ -289,10 +296,10 @@ def memory(lines: list[str], total: int, workers: int, interval: float) -> dict[
 
 def tables(results: dict[str, Any]) -> str:
     out = []
-    sc = results.get("scaling")
-    if sc:
-        out += [f"Scaling ({sc['lines']:,} lines, median of {sc['repeats']}; net = minus the "
-                f"same engine's run on {sc['tiny_lines']} lines):", "",
+    for workload, sc in results.get("scaling", {}).items():
+        out += [f"Scaling, {workload} workload ({sc['lines']:,} lines, median of "
+                f"{sc['repeats']}; net = minus the same engine's run on {sc['tiny_lines']} "
+                "lines):", "",
                 "| engine | workers | wall s | lines/s | efficiency | fixed s | net lines/s "
                 "| net efficiency | ru_maxrss MiB |",
                 "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
@@ -349,20 +356,22 @@ def chart(results: dict[str, Any], path: Path) -> bool:
     if plt is None:
         return False
     panels = [k for k in ("scaling", "cold_start", "memory") if results.get(k)]
+    styles = {"realistic": "-", "distinct": ":"}
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.5), squeeze=False)
     for ax, panel in zip(axes[0], panels, strict=True):
         if panel == "scaling":
-            for engine, rows in results["scaling"]["engines"].items():
-                ws = [int(w) for w in rows]
-                ax.plot(ws, [rows[str(w)]["lines_per_second"] for w in ws], "o-",
-                        label=f"{engine} (wall)")
-                net = [rows[str(w)]["net_lines_per_second"] for w in ws]
-                if all(net):
-                    ax.plot(ws, net, "o--", label=f"{engine} (net of start-up)")
+            for workload, sc in results["scaling"].items():
+                for engine, rows in sc["engines"].items():
+                    ws = [int(w) for w in rows]
+                    eff = rows[str(ws[-1])]["efficiency"]
+                    ax.plot(ws, [rows[str(w)]["lines_per_second"] for w in ws],
+                            "o" + styles.get(workload, "-"),
+                            label=f"{engine}, {workload} ({eff:.0%} at {ws[-1]})")
             ax.set_xticks(ws)
             ax.set_xlabel("workers")
-            ax.set_ylabel("lines/s")
-            ax.set_title("grade-batch throughput", fontsize=10)
+            ax.set_ylabel("lines/s (wall, start-up included)")
+            ax.set_yscale("log")
+            ax.set_title("grade-batch throughput and efficiency", fontsize=10)
             ax.legend(fontsize=8)
         elif panel == "cold_start":
             cs = results["cold_start"]
@@ -401,6 +410,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lines", type=int, default=None,
                         help="lines in the scaling file (default 11,412 = the realistic batch "
                              "x 4; --quick: 2,853)")
+    parser.add_argument("--distinct-lines", type=int, default=None,
+                        help="lines in the distinct workload (default 12,000; --quick: 3,000)")
+    parser.add_argument("--workloads", default="realistic,distinct")
     parser.add_argument("--repeats", type=int, default=None,
                         help="scaling runs per setting (default 3; --quick: 1)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
@@ -419,6 +431,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     base_lines = _realistic_lines(args.seed)
     lines = args.lines or (len(base_lines) if args.quick else 4 * len(base_lines))
+    distinct = args.distinct_lines or (3_000 if args.quick else 12_000)
     repeats = args.repeats or (1 if args.quick else 3)
     cold_repeats = args.cold_repeats or (5 if args.quick else 10)
     memory_lines = args.memory_lines if args.memory_lines is not None else (
@@ -432,6 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": shlex.join(sys.orig_argv),
         "machine": machine(),
         "settings": {"quick": args.quick, "seed": args.seed, "lines": lines,
+                     "distinct_lines": distinct, "workloads": args.workloads,
                      "repeats": repeats, "cold_repeats": cold_repeats,
                      "memory_lines": memory_lines, "max_workers": args.workers},
         "aims": {"efficiency_1_to_2": AIM_EFFICIENCY, "preview_s": AIM_PREVIEW_S},
@@ -439,21 +453,29 @@ def main(argv: list[str] | None = None) -> int:
     met: dict[str, bool] = {}
     with tempfile.TemporaryDirectory(prefix="mathgrader-scale-") as tmp:
         if "scaling" in only:
-            data, tiny = Path(tmp) / "items.jsonl", Path(tmp) / "tiny.jsonl"
-            _write_repeated(data, base_lines, lines)
-            tiny_lines = _write_repeated(tiny, base_lines, 50)
-            print(f"scaling: {lines:,} lines, workers 1..{args.workers}, engines "
-                  f"{args.engines}, {repeats} repeat(s)", file=sys.stderr)
-            sc = scaling(data, tiny, lines, tiny_lines, args.workers,
-                         args.engines.split(","), repeats)
-            results["scaling"] = sc
-            if args.workers >= 2:
-                for engine, rows in sc["engines"].items():
-                    met[f"{engine} efficiency 1->2 >= {AIM_EFFICIENCY:.0%}"] = (
-                        rows["2"]["efficiency"] >= AIM_EFFICIENCY)
-                    if rows["2"]["net_efficiency"] is not None:
-                        met[f"{engine} net efficiency 1->2"] = (
-                            rows["2"]["net_efficiency"] >= AIM_EFFICIENCY)
+            results["scaling"] = {}
+            for workload in args.workloads.split(","):
+                if workload == "realistic":
+                    source, total = base_lines, lines
+                else:
+                    source = _distinct_lines(distinct)
+                    total = len(source)
+                data = Path(tmp) / f"{workload}.jsonl"
+                tiny = Path(tmp) / f"{workload}-tiny.jsonl"
+                _write_repeated(data, source, total)
+                tiny_lines = _write_repeated(tiny, source, 50)
+                print(f"scaling, {workload}: {total:,} lines, workers 1..{args.workers}, "
+                      f"engines {args.engines}, {repeats} repeat(s)", file=sys.stderr)
+                sc = scaling(data, tiny, total, tiny_lines, args.workers,
+                             args.engines.split(","), repeats)
+                results["scaling"][workload] = sc
+                if args.workers >= 2:
+                    for engine, rows in sc["engines"].items():
+                        met[f"{engine} {workload} efficiency 1->2 >= {AIM_EFFICIENCY:.0%}"] = (
+                            rows["2"]["efficiency"] >= AIM_EFFICIENCY)
+                        if rows["2"]["net_efficiency"] is not None:
+                            met[f"{engine} {workload} net efficiency 1->2"] = (
+                                rows["2"]["net_efficiency"] >= AIM_EFFICIENCY)
     if "cold" in only:
         print(f"cold start: {cold_repeats} runs per command", file=sys.stderr)
         results["cold_start"] = cold_start(cold_repeats)

@@ -27,7 +27,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["KINDS", "QUESTIONS", "Question", "batch_items", "unique_items"]
+__all__ = ["KINDS", "QUESTIONS", "Question", "batch_items", "distinct_items", "unique_items"]
 
 KINDS = ("polynomial", "rational", "trig", "exp/log", "root", "constant", "decimal", "invalid")
 
@@ -353,6 +353,29 @@ def batch_items(seed: int = DEFAULT_SEED, learners: int = DEFAULT_LEARNERS) -> l
             if expect != "invalid" and rng.random() < 0.25:
                 answer = _compact(answer)
             items.append(_item(question, answer, expect, f"{question.id}/learner-{learner:03d}"))
+    return items
+
+
+# Options under which k*(reference) vs k*(answer) would not keep the item's verdict.
+_NOT_SCALABLE = {"form", "list", "absolute_tolerance", "answers", "feedback"}
+
+
+def distinct_items(count: int) -> list[dict[str, Any]]:
+    """`count` items that are all different, so no cache ever helps: every check is cold.
+
+    Line i is a labelled item with both sides multiplied by i + 2, which keeps its verdict
+    (equal iff equal, and a syntax error stays one); items whose options make scaling change the
+    verdict (forms, absolute tolerances, lists) are left out. For measuring the batch engine
+    when every line costs a full check.
+    """
+    base = [item for item in unique_items() if not _NOT_SCALABLE & set(item["options"])]
+    items = []
+    for i in range(count):
+        item = base[i % len(base)]
+        k = i + 2
+        items.append({**item, "id": f"{item['id']}*{k}",
+                      "reference": f"{k}*({item['reference']})",
+                      "answer": f"{k}*({item['answer']})"})
     return items
 
 
