@@ -30,6 +30,7 @@ from ..errors import ConfigError, InputError
 from ..language import ast
 from ..language.limits import check_sizes
 from ..language.parser import parse_tree
+from ..language.spacing import token_key
 from .evaluate import (
     Magnitudes,
     NotExact,
@@ -152,6 +153,12 @@ class Checker:
         key = (reference, answer, options)
         if key in self._results.data:
             return self._results.get(key, lambda: Grade("error", 0.0))
+        # The same answer spaced differently has the same verdict and feedback once it parses
+        # (an error's columns and a list's feedback quote the text, so those are keyed as typed).
+        tokens = token_key(answer) if options.list is None else None
+        spaced = None if tokens is None else ("tokens", reference, tokens, options)
+        if spaced is not None and spaced in self._results.data:
+            return self._results.get(spaced, lambda: Grade("error", 0.0))
         try:
             result = self._check(reference, answer, options)
         except ConfigError as exc:
@@ -160,6 +167,8 @@ class Checker:
             result = Grade("invalid", 0.0, exc.message, exc.to_dict())
         if result.verdict != "timeout":
             self._results.get(key, lambda: result)
+        if spaced is not None and result.verdict in ("correct", "incorrect"):
+            self._results.get(spaced, lambda: result)
         return result
 
     def _check(self, reference: str, answer: str, options: GradeOptions) -> Grade:

@@ -1,0 +1,39 @@
+"""Spacing-insensitive keys of learner input, for caches of what was graded before.
+
+Learners type the same answer with different spaces (`3*x^2 + 2`, `3*x^2+2`). Removing spaces
+would be wrong (`2 3` is an error, `23` a number; `2e - 3` is an error, `2e-3` a number), so the
+key is the sequence of tokens the grammar's own lexer rules cut the text into: two texts with
+the same key feed the parser the same tokens and so give the same tree, apart from columns.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+
+__all__ = ["token_key"]
+
+SEPARATOR = "\x1f"  # cannot occur in a key's tokens: it is not in the ASCII the key accepts
+
+
+@functools.cache
+def _pattern() -> re.Pattern[str]:
+    from .parser import _parser
+
+    terminals = {t.name: t.pattern.to_regexp() for t in _parser().terminals}
+    # Whitespace is what the grammar %ignores; any other character stands for itself, so a
+    # character the lexer refuses keeps the key apart from any text without it.
+    return re.compile(f"(?:{terminals['NUMBER']})|(?:{terminals['NAME']})|[^ \\t\\r\\n]")
+
+
+def token_key(text: str) -> str | None:
+    """The tokens of `text` joined by a separator, or None for text outside printable ASCII.
+
+    >>> token_key("3*x^2 + 2") == token_key("3 * x^2+2")
+    True
+    >>> token_key("2 3") == token_key("23"), token_key("2e - 3") == token_key("2e-3")
+    (False, False)
+    """
+    if not text.isascii() or SEPARATOR in text:
+        return None
+    return SEPARATOR.join(match.group() for match in _pattern().finditer(text))
