@@ -489,8 +489,27 @@ def chart(results: dict[str, Any], path: Path) -> bool:
 
 # ---------------------------------------------------------------------------------- profiling
 
+# Where a check spends its time: (phase, file, function) whose cumulative time is the phase's.
+# Phases nest (the numeric slips and the confirmation call compare-level helpers), so shares
+# do not add up to 100%.
+PHASES = [
+    ("parse the answer (Lark LALR + token checks)", "parser.py", "parse_tree"),
+    ("  of which Lark's LALR parser", "lalr_parser.py", "parse"),
+    ("  of which lexing", "parser.py", "_tokens"),
+    ("compare with the reference", "equivalence.py", "compare"),
+    ("  exact rational functions (Fractions)", "equivalence.py", "_compare_rational"),
+    ("  numpy sampling", "equivalence.py", "_compare_sampled"),
+    ("  sample points of new references", "equivalence.py", "_draw"),
+    ("  mpmath confirmation of exact answers", "equivalence.py", "_confirm"),
+    ("  constants through mpmath", "equivalence.py", "_compare_constants"),
+    ("slip feedback for wrong answers", "slips.py", "find_slip"),
+    ("compile references and answers (numpy)", "evaluate.py", "compile_numpy"),
+]
+
+
 def profile(items: list[dict[str, Any]]) -> str:
-    """cProfile of mathgrader on the workload, fresh caches: top functions by cumulative time."""
+    """cProfile of mathgrader on the workload, fresh caches: the share of each phase of a
+    check, then the top functions by cumulative and by own time."""
     grader = MathGrader()
     grader.reset()
     profiler = cProfile.Profile()
@@ -499,7 +518,16 @@ def profile(items: list[dict[str, Any]]) -> str:
         grader.grade(item)
     profiler.disable()
     out = io.StringIO()
-    stats = pstats.Stats(profiler, stream=out).strip_dirs()
+    stats = pstats.Stats(profiler, stream=out)
+    raw: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    total = sum(tt for (_, _, tt, _, _) in raw.values())
+    print(f"{len(items)} items, {total:.2f} s under the profiler; share of the time by phase:",
+          file=out)
+    for label, filename, function in PHASES:
+        cumulative = max((ct for (file, _, name), (_, _, _, ct, _) in raw.items()
+                          if name == function and file.endswith(filename)), default=0.0)
+        print(f"  {cumulative / total:6.1%}  {label}", file=out)
+    stats.strip_dirs()
     stats.sort_stats("cumulative").print_stats(35)
     stats.sort_stats("tottime").print_stats(20)
     return out.getvalue()
@@ -527,9 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--course-learners", type=int, default=COURSE_LEARNERS)
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--out", type=Path, default=RESULTS)
-    parser.add_argument("--profile", action="store_true",
-                        help="profile mathgrader on the realistic workload and print the top "
-                             "functions instead of benchmarking")
+    parser.add_argument("--profile", choices=["unique", "realistic", "course"], default=None,
+                        help="profile mathgrader on that workload and print the share of each "
+                             "phase and the top functions instead of benchmarking")
     args = parser.parse_args(argv)
     naive_sizes = {
         "unique": args.naive_unique if args.naive_unique is not None
@@ -545,7 +573,7 @@ def main(argv: list[str] | None = None) -> int:
         for item in WARMUP:  # loads lazily imported modules and builds the parser
             warm.grade({**item, "expect": "correct", "kind": "warmup"})
     if args.profile:
-        print(profile(workloads["realistic"]))
+        print(profile(workloads[args.profile]))
         return 0
 
     started = time.perf_counter()
