@@ -4,6 +4,7 @@ The LALR parser (grammar/mathgrader.lark) builds `ast` nodes while it parses, so
 happens on learner input. Before parsing, a pass over the tokens finds the common mistakes
 (missing `*`, `sin x`, `sin^2(x)`, unknown functions, unbalanced brackets) and names them with a
 hint; anything left is a located `syntax` error. Lark's exceptions never leave this module.
+Text that is not ASCII is first read as the learner syntax by `unicode.read` (2×π -> 2*pi).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from __future__ import annotations
 import difflib
 import functools
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from importlib import resources
@@ -26,6 +27,7 @@ from lark.utils import TextSlice
 from ..errors import InputError
 from . import ast
 from .table import ALIASES, CONSTANTS, FUNCTIONS
+from .unicode import read, unsupported_character
 
 __all__ = ["Limits", "ParsedInput", "parse_tree"]
 
@@ -72,16 +74,6 @@ _CHARACTER_HINTS = {
     "{": "use round brackets ( ) for grouping",
     "}": "use round brackets ( ) for grouping",
     ".": "a decimal point needs digits after it, e.g. 0.5",
-    "\u2212": "type the minus sign as - from the keyboard",
-    "\u00d7": "type multiplication as *",
-    "\u00b7": "type multiplication as *",
-    "\u22c5": "type multiplication as *",
-    "\u00f7": "type division as /",
-    "\u03c0": "type pi for \u03c0",
-    "\u221a": "write sqrt(x) for a square root",
-    "\u221e": "type oo for infinity",
-    "\u00b2": "write x^2 for x\u00b2",
-    "\u00b3": "write x^3 for x\u00b3",
 }
 
 
@@ -89,6 +81,7 @@ _CHARACTER_HINTS = {
 class ParsedInput:
     text: str
     items: tuple[ast.Node, ...]  # one node, or several for a comma-separated list
+    notes: tuple[str, ...] = ()  # how pasted symbols were read ("read × as *"), for previews
 
     @property
     def node(self) -> ast.Node:
@@ -255,9 +248,30 @@ def parse_tree(
         )
     if not text.strip():
         raise InputError("empty", "The answer is empty.", column=1, hint="type an expression")
+    if text.isascii():  # nearly every answer: no reading, no offsets to move
+        return _parse(text, frozenset(variables), allow_list, limits)
+    # Pasted symbols (2×π, x², √2) are read as the learner syntax first; errors and the tree's
+    # offsets are then moved back onto the learner's own columns.
+    reading = read(text)
+    try:
+        parsed = _parse(reading.text, frozenset(variables), allow_list, limits, reading.column)
+    except InputError as exc:
+        raise reading.relocate(exc) from None
+    return ParsedInput(text, reading.relocate_nodes(parsed.items), reading.notes)
+
+
+def _parse(
+    text: str,
+    variables: frozenset[str],
+    allow_list: bool,
+    limits: Limits,
+    column: Callable[[int], int] = lambda offset: offset + 1,
+) -> ParsedInput:
+    """Parse ASCII learner syntax; `column` names the learner's column of an offset in `text`
+    for messages that quote one."""
     _check_characters(text)
     tokens = _tokens(text)
-    _check_tokens(text, tokens, frozenset(variables), limits)
+    _check_tokens(text, tokens, variables, limits, column)
     try:
         items = cast(_Nodes, _parser().parse(tokens))  # the transformer builds the nodes
     except UnexpectedInput as exc:
@@ -304,14 +318,10 @@ def _check_characters(text: str) -> None:
     for offset, char in enumerate(text):
         if char.isascii() and (char.isalnum() or char in " \t\r\n+-*/^()[],._"):
             continue
-        if char == "\x00" or (not char.isprintable() and char not in "\t\r\n"):
-            shown = f"U+{ord(char):04X}"
-        else:
-            shown = repr(char)
+        if not char.isascii() or not char.isprintable():  # NUL and other controls
+            raise unsupported_character(text, offset)
         hint = _CHARACTER_HINTS.get(char)
-        if hint is None and not char.isascii():
-            hint = "use only the characters on a standard keyboard"
-        raise _error("syntax", f"Unexpected character {shown}.", text, offset, hint=hint)
+        raise _error("syntax", f"Unexpected character {char!r}.", text, offset, hint=hint)
 
 
 def _tokens(text: str) -> list[Token]:
@@ -446,7 +456,11 @@ def _right_operand(text: str, tokens: Sequence[Token], index: int) -> str:
 
 
 def _check_tokens(
-    text: str, tokens: Sequence[Token], variables: frozenset[str], limits: Limits
+    text: str,
+    tokens: Sequence[Token],
+    variables: frozenset[str],
+    limits: Limits,
+    column: Callable[[int], int],
 ) -> None:
     """Find the leftmost common mistake in the token stream and explain it."""
     stack: list[Token] = []
@@ -479,7 +493,7 @@ def _check_tokens(
             if _OPENERS[opener.type] != kind:
                 raise _error(
                     "unbalanced_parentheses",
-                    f"'{opener}' at column {_start(opener) + 1} is closed by '{token}'.",
+                    f"'{opener}' at column {column(_start(opener))} is closed by '{token}'.",
                     text,
                     _start(token),
                     hint=f"close '{opener}' with '{')' if opener.type == 'LPAR' else ']'}'",
@@ -507,7 +521,7 @@ def _check_tokens(
         closer = ")" if opener.type == "LPAR" else "]"
         raise _error(
             "unbalanced_parentheses",
-            f"The '{opener}' at column {_start(opener) + 1} is never closed.",
+            f"The '{opener}' at column {column(_start(opener))} is never closed.",
             text,
             _start(opener),
             hint=f"add a '{closer}' where the bracketed part ends",

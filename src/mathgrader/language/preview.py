@@ -1,9 +1,10 @@
 """The preview: what the grader sees in a learner's text, before any grading.
 
-Owns the `Preview` value (LaTeX, MathML, explicit plain text, the variables used and warnings
-about names that are probably meant as constants) and the `preview()` entry point used by the
-API, the CLI and the quiz pages. A preview parses and draws the tree, nothing more: it never
-evaluates, so `10^10^10` previews as fast as `x`, and it never imports SymPy or NumPy.
+Owns the `Preview` value (LaTeX, MathML, explicit plain text, the variables used, and warnings:
+how pasted symbols were read, names that are probably meant as constants) and the `preview()`
+entry point used by the API, the CLI and the quiz pages. A preview parses and draws the tree,
+nothing more: it never evaluates, so `10^10^10` previews as fast as `x`, and it never imports
+SymPy or NumPy.
 """
 
 from __future__ import annotations
@@ -49,6 +50,9 @@ def preview(text: str, *, variables: Collection[str] = (), allow_list: bool = Fa
     ('-(x^2) + e', '-x^{2} + e', ['e', 'x'])
     >>> p.warnings
     ["e is a variable here; Euler's number is E (uppercase)"]
+    >>> p = preview("2×π")
+    >>> p.text, p.warnings
+    ('2*pi', ['read × as *', 'read π as pi'])
     """
     parsed = parse_tree(text, variables=variables, allow_list=allow_list)
     names = sorted(
@@ -60,7 +64,7 @@ def preview(text: str, *, variables: Collection[str] = (), allow_list: bool = Fa
         }
     )
     declared = set(variables)
-    warnings = [
+    warnings = [*parsed.notes] + [  # how pasted symbols were read ("read × as *") come first
         VARIABLE_WARNINGS[name]
         for name in names
         if name in VARIABLE_WARNINGS and name not in declared
