@@ -200,6 +200,7 @@ def test_hostile_references_are_errors() -> None:
     pytest.param(math.inf, id="inf"),
     pytest.param(math.nan, id="nan"),
     pytest.param([1], id="list"),
+    pytest.param(10**400, id="400 digits"),  # float() of it overflows
 ])
 def test_the_timeout_option_is_validated(timeout: Any) -> None:
     result = grade("2*x", "x*2", timeout=timeout)

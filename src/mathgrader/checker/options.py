@@ -112,7 +112,10 @@ class GradeOptions:
 def _non_negative(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{name} must be a number", field=name)
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an integer beyond a float's range
+        number = math.inf
     if not math.isfinite(number) or number < 0:
         raise ConfigError(f"{name} must be a finite number >= 0", field=name)
     return number
