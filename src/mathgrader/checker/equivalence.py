@@ -16,6 +16,7 @@ Decision order (cheapest that can decide first):
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -691,8 +692,16 @@ def _compare_constants(ref: Expression, ans: Expression, options: GradeOptions,
             a = evaluate_mpmath(ans.node, {})
     except (NotExact, Undefined):
         return _compare_special(ref, ans, options)
-    r_c, a_c = complex(r), complex(a)
-    noise = _noise_scale(ref)
+    # Values beyond a float's range (1e309 against 1e308) are compared scaled down together:
+    # every tolerance test is homogeneous in the values and the absolute tolerance.
+    scale = max(abs(r), abs(a))
+    if not (mpmath.isfinite(scale) and scale > 1e300):
+        scale = mpmath.mpf(1)
+    elif options.absolute_tolerance is not None:
+        options = dataclasses.replace(
+            options, absolute_tolerance=float(options.absolute_tolerance / scale))
+    r_c, a_c = complex(r / scale), complex(a / scale)
+    noise = _noise_scale(ref) / float(scale)
     floor = max(abs(r_c), noise) or 1.0
     ok = bool(_close(np.array([a_c]), np.array([r_c]), np.array([floor]), options)[0])
     if ok:

@@ -245,7 +245,10 @@ def _compile(node: ast.Node, names: Mapping[str, int]) -> NumpyFn:
     if isinstance(node, ast.Group):
         return _compile(node.inner, names)
     if isinstance(node, ast.Number):
-        value = complex(float(node.value))
+        try:
+            value = complex(float(node.value))
+        except OverflowError:  # 1e400: inf, as any overflow here, which mpmath then settles
+            value = complex(math.inf)
         return lambda x: (np.full(x.shape[1], value, dtype=complex), _zeros_like_points(x))
     if isinstance(node, ast.Constant):
         constant = NUMPY_CONSTANTS[node.name]

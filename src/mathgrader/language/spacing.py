@@ -11,6 +11,8 @@ from __future__ import annotations
 import functools
 import re
 
+from .parser import DEFAULT_LIMITS
+
 __all__ = ["token_key"]
 
 SEPARATOR = "\x1f"  # cannot occur in a key's tokens: it is not in the ASCII the key accepts
@@ -18,7 +20,7 @@ SEPARATOR = "\x1f"  # cannot occur in a key's tokens: it is not in the ASCII the
 
 @functools.cache
 def _pattern() -> re.Pattern[str]:
-    from .parser import _parser
+    from .parser import _parser  # the Lark parser is built on first use, not at import
 
     terminals = {t.name: t.pattern.to_regexp() for t in _parser().terminals}
     # Whitespace is what the grammar %ignores; any other character stands for itself, so a
@@ -27,13 +29,14 @@ def _pattern() -> re.Pattern[str]:
 
 
 def token_key(text: str) -> str | None:
-    """The tokens of `text` joined by a separator, or None for text outside printable ASCII.
+    """The tokens of `text` joined by a separator, or None for text outside printable ASCII and
+    for text too long to parse (spaces count towards the length limit, so they matter there).
 
     >>> token_key("3*x^2 + 2") == token_key("3 * x^2+2")
     True
     >>> token_key("2 3") == token_key("23"), token_key("2e - 3") == token_key("2e-3")
     (False, False)
     """
-    if not text.isascii() or SEPARATOR in text:
+    if not text.isascii() or SEPARATOR in text or len(text) > DEFAULT_LIMITS.max_length:
         return None
     return SEPARATOR.join(match.group() for match in _pattern().finditer(text))
