@@ -82,10 +82,27 @@ def _estimate(node: ast.Node, text: str | None) -> float | None:
             for value in values:
                 if value is not None and not abs(value) <= MAX_BINOMIAL:
                     raise _too_large(node, text, "binomial arguments are limited to 100000")
-        if node.name == "exp" and values[0] is not None and values[0] > MAX_DIGITS * math.log(10):
-            raise _too_large(node, text, "the number has too many digits")
+        if node.name in _EXPONENTIALS and values[0] is not None:
+            return _exponential(node, values[0], text)
         return None  # function values are bounded by their arguments' sizes, checked above
     return None
+
+
+# exp, sinh and cosh grow like e^|v|: their values are estimated too, so that exp(exp(exp(100))),
+# 2^sinh(sinh(1000)) or x^exp(exp(10)) are refused here instead of overflowing (or stalling)
+# the evaluators.
+_EXPONENTIALS = {"exp", "sinh", "cosh"}
+
+
+def _exponential(node: ast.Call, argument: float, text: str | None) -> float:
+    growth = argument if node.name == "exp" else abs(argument)
+    if not growth <= MAX_DIGITS * math.log(10):  # nan too
+        raise _too_large(node, text, "the number has too many digits")
+    function = {"exp": math.exp, "sinh": math.sinh, "cosh": math.cosh}[node.name]
+    try:
+        return function(argument)
+    except OverflowError:  # sinh keeps its sign: sinh(-1000) is hugely negative
+        return math.copysign(math.inf, argument) if node.name == "sinh" else math.inf
 
 
 def _power(node: ast.Binary, base: float | None, exponent: float | None,
