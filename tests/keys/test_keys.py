@@ -113,6 +113,18 @@ def test_lint_exit_codes(tmp_path: Path) -> None:
     assert "broken.toml:1" in result.output
 
 
+@pytest.mark.parametrize("reference", ["(3*x + 1)/(x^2 - x*x)", "ln(0*x) + x"],
+                         ids=["a pole everywhere", "a log of zero"])
+def test_lint_refuses_a_reference_that_cannot_be_graded(tmp_path: Path, reference: str) -> None:
+    # Without examples such a key would load, and every learner would get the checker's error.
+    path = tmp_path / "unusable.toml"
+    path.write_text(GOOD.replace('answer = "2*x"', f'answer = "{reference}"')
+                    .replace('accept = ["x*2"]\n', "").replace('reject = ["x^2"]\n', ""))
+    result = runner.invoke(app, ["key", "lint", str(path)])
+    assert result.exit_code == 1
+    assert "cannot be graded" in result.output
+
+
 def test_new_and_add_keep_comments(tmp_path: Path) -> None:
     path = tmp_path / "new.toml"
     assert runner.invoke(

@@ -1,6 +1,7 @@
 """`key lint`: the instructor's unit test for a quiz.
 
-Every `accept` example must grade correct and every `reject` example must not. One result per
+Every reference must be usable (graded against itself, it is not an `error` or a `timeout`),
+every `accept` example must grade correct and every `reject` example must not. One result per
 question, saying what failed and the verdict it got.
 """
 
@@ -32,6 +33,13 @@ class QuestionReport:
 
 def lint_question(question: Question) -> QuestionReport:
     failures = []
+    for reference in question.references:
+        # A reference the checker cannot use (undefined everywhere, too large) would make every
+        # learner's answer an error; a form option may still fail it, which is the author's call.
+        result = grade_item(question.grading_item(reference))
+        if result.verdict in ("error", "timeout"):
+            failures.append(f"the reference {reference!r} cannot be graded "
+                            f"({result.verdict}: {result.feedback})")
     for answer in question.accept:
         result = grade_item(question.grading_item(answer))
         if result.verdict != "correct":
