@@ -22,7 +22,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import mpmath
 import numpy as np
@@ -117,15 +117,24 @@ class _LRU:
         self.data: OrderedDict[Hashable, Any] = OrderedDict()
 
     def get(self, key: Hashable, make: Callable[[], T]) -> T:
-        if key in self.data:
-            self.data.move_to_end(key)
-            cached: T = self.data[key]
-            return cached
+        cached = self.lookup(key)
+        if cached is not None:
+            return cast(T, cached)
         value = make()
+        self.put(key, value)
+        return value
+
+    def lookup(self, key: Hashable) -> Any:
+        """The cached value or None, in one hash lookup (a repeated answer's whole cost)."""
+        value = self.data.get(key)
+        if value is not None:
+            self.data.move_to_end(key)
+        return value
+
+    def put(self, key: Hashable, value: Any) -> None:
         self.data[key] = value
         if len(self.data) > self.size:
             self.data.popitem(last=False)
-        return value
 
 
 @dataclass
@@ -152,14 +161,18 @@ class Checker:
         Timeouts are not cached: a later attempt with a warmer cache may finish.
         """
         key = (reference, answer, options)
-        if key in self._results.data:
-            return self._results.get(key, lambda: Grade("error", 0.0))
+        cached: Grade | None = self._results.lookup(key)
+        if cached is not None:
+            return cached
         # The same answer spaced differently has the same verdict and feedback once it parses
         # (an error's columns and a list's feedback quote the text, so those are keyed as typed).
         tokens = token_key(answer) if options.list is None else None
         spaced = None if tokens is None else ("tokens", reference, tokens, options)
-        if spaced is not None and spaced in self._results.data:
-            return self._results.get(spaced, lambda: Grade("error", 0.0))
+        if spaced is not None:
+            cached = self._results.lookup(spaced)
+            if cached is not None:
+                self._results.put(key, cached)  # next time, found as typed
+                return cached
         try:
             result = self._check(reference, answer, options)
         except ConfigError as exc:
@@ -167,9 +180,9 @@ class Checker:
         except InputError as exc:
             result = Grade("invalid", 0.0, exc.message, exc.to_dict())
         if result.verdict != "timeout":
-            self._results.get(key, lambda: result)
+            self._results.put(key, result)
         if spaced is not None and result.verdict in ("correct", "incorrect"):
-            self._results.get(spaced, lambda: result)
+            self._results.put(spaced, result)
         return result
 
     def _check(self, reference: str, answer: str, options: GradeOptions) -> Grade:

@@ -62,7 +62,8 @@ class GradeOptions:
     def from_mapping(cls, options: Mapping[str, Any] | None) -> GradeOptions:
         """Validate a JSON/TOML/CLI options object; unknown or ill-typed options are errors."""
         if not options and (options is None or isinstance(options, Mapping)):
-            return cls()
+            # One shared value: cache keys holding it then compare by identity, not by field.
+            return _DEFAULTS if cls is GradeOptions else cls()
         if not isinstance(options, Mapping):
             raise ConfigError("options must be an object", field="options")
         known = {
@@ -107,6 +108,9 @@ class GradeOptions:
         if options.get("feedback") is not None:
             kwargs["feedback"] = _feedback(options["feedback"])
         return cls(**kwargs)
+
+
+_DEFAULTS = GradeOptions()
 
 
 def _non_negative(name: str, value: Any) -> float:
