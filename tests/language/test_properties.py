@@ -23,7 +23,9 @@ _SETTINGS = settings(
     suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,  # the same examples on every run and every machine
 )
-_TIME_BOUND = 1.0  # seconds per input: generous, inputs take milliseconds
+# A hang guard, not a speed claim (benchmarks/ measure speed): inputs take milliseconds, and the
+# bound leaves room for a shared 2-core machine running the suite beside other work.
+_TIME_BOUND = 10.0
 
 # ------------------------------------------------------------------ the grammar, generated
 
