@@ -169,9 +169,21 @@ def test_a_line_that_hangs_is_killed_at_its_budget_and_the_rest_graded(
     assert [r["id"] for r in got] == list(range(6))
 
 
+def test_grading_processes_run_under_the_memory_limit(tmp_path: Path, scheduler: str) -> None:
+    lines = [json.dumps({"id": i, "reference": "x", "answer": "x", "do": "allocate", "mb": 1})
+             for i in range(4)]
+    lines[1] = json.dumps({"id": 1, "do": "allocate", "mb": 4096})
+    lines[3] = json.dumps({"id": 3, "do": "limit"})
+    got = without_seconds(on_dask(tmp_path, lines, scheduler, grade_fn="memory_fns:grade",
+                                  memory_limit=768 * 2**20))
+    assert [r["verdict"] for r in got] == ["correct", "error", "correct", "correct"]
+    assert got[1]["error"]["code"] == "out_of_memory"
+    assert got[3]["feedback"] == str(768 * 2**20)
+
+
 def test_a_daemonic_worker_grades_in_its_own_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     # Daemonic processes may not start children: the partition is graded in the caller.
-    monkeypatch.setattr(dask_engine, "_pool", lambda grade_fn, budget: None)
+    monkeypatch.setattr(dask_engine, "_pool", lambda *settings: None)
     payloads = [(1, json.dumps({"id": "a", "reference": "x", "answer": "x"}), None, None),
                 (2, "{not json", None, None)]
     got = dask_engine.grade_partition(payloads, "batch_fns:scripted", 2.0)

@@ -47,6 +47,7 @@ from distributed import Client, KilledWorker, LocalCluster
 
 from .pool import (
     DEFAULT_GRADE_FN,
+    DEFAULT_MEMORY_LIMIT,
     DEFAULT_TIMEOUT,
     BatchError,
     Payload,
@@ -106,32 +107,37 @@ def _grading_function(spec: str) -> Callable[[Any], Any]:
 _threads = threading.local()  # each Dask worker thread's own grading pools
 
 
-def _pool(grade_fn: str, budget: float) -> WorkerPool | None:
-    """This thread's grading pool for (grade_fn, budget), or None on a daemonic worker."""
+def _pool(grade_fn: str, budget: float, memory_limit: int | None) -> WorkerPool | None:
+    """This thread's grading pool for these settings, or None on a daemonic worker."""
     if multiprocessing.current_process().daemon:
         return None  # daemonic processes may not start children
-    pools: dict[tuple[str, float], WorkerPool] | None = getattr(_threads, "pools", None)
+    pools: dict[tuple[str, float, int | None], WorkerPool] | None = getattr(
+        _threads, "pools", None)
     if pools is None:
         pools = _threads.pools = {}
-    pool = pools.get((grade_fn, budget))
+    key = (grade_fn, budget, memory_limit)
+    pool = pools.get(key)
     if pool is None:
         extra = None
         if grade_fn.startswith("mathgrader."):
             extra = ["mathgrader.checker.equivalence", "mathgrader.batch._warmup"]
-        pool = WorkerPool(grade_fn, workers=1, timeout=budget, preload=extra)
+        pool = WorkerPool(grade_fn, workers=1, timeout=budget, preload=extra,
+                          memory_limit=memory_limit)
         pool.start()  # its processes are daemonic: they go with this worker process
-        pools[(grade_fn, budget)] = pool
+        pools[key] = pool
     return pool
 
 
-def grade_partition(payloads: list[Payload], grade_fn: str, budget: float) -> list[Answer]:
+def grade_partition(payloads: list[Payload], grade_fn: str, budget: float,
+                    memory_limit: int | None = DEFAULT_MEMORY_LIMIT) -> list[Answer]:
     """Grade one partition on a Dask worker: one `(verdict, line)` per payload, in order.
 
     Never raises for a bad line (see `grade_payload`). Lines go through this thread's worker
-    pool, so an overrunning line is killed at its budget (see the module docstring); on a
-    daemonic worker they are graded in this thread and answered `timeout` only once they return.
+    pool, so an overrunning line is killed at its budget and each grading process's address
+    space is capped at `memory_limit` bytes (see the module docstring); on a daemonic worker
+    they are graded in this thread and answered `timeout` only once they return.
     """
-    pool = _pool(grade_fn, budget)
+    pool = _pool(grade_fn, budget, memory_limit)
     if pool is None:
         fn = _grading_function(grade_fn)
         with soft_timer():
@@ -268,6 +274,7 @@ def run_dask(
     scheduler: str | None = None,
     workers: int = 2,
     timeout: float = DEFAULT_TIMEOUT,
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
     resolve: Resolver | None = None,
     grade_fn: str = DEFAULT_GRADE_FN,
     partition_lines: int = DEFAULT_PARTITION_LINES,
@@ -284,7 +291,7 @@ def run_dask(
     and stopped. Output follows the local engine's contract: one line per non-blank input line,
     in input order, errors as lines. At most `max_in_flight` partitions (default four per
     worker) are submitted and not yet written. See the module docstring for how the per-line
-    `timeout` is (softly) enforced.
+    `timeout` and the `memory_limit` (bytes per grading process, None for none) are enforced.
 
     Raises `BatchError` when the run cannot start (unreachable scheduler, unreadable input,
     bad settings) and `BatchInputError` when reading fails part-way, after answering what
@@ -315,7 +322,8 @@ def run_dask(
         stats = BatchStats(workers=n_workers)
         advance = stack.enter_context(_progress_bar(show, None))
         window = max_in_flight or 4 * n_workers
-        for answers in _graded(client, partitions, grade_fn, timeout, window, stats):
+        for answers in _graded(client, partitions, grade_fn, timeout, memory_limit, window,
+                               stats):
             sink.write("".join(line + "\n" for _, line in answers))
             for verdict, _ in answers:
                 stats.verdicts[verdict] = stats.verdicts.get(verdict, 0) + 1
@@ -335,6 +343,7 @@ def _graded(
     partitions: _Partitioner,
     grade_fn: str,
     budget: float,
+    memory_limit: int | None,
     window: int,
     stats: BatchStats,
 ) -> Iterator[list[Answer]]:
@@ -342,7 +351,8 @@ def _graded(
 
     def submit(payloads: list[Payload]) -> Any:
         # pure=False: two identical partitions are two pieces of work, not one cached result.
-        return client.submit(grade_partition, payloads, grade_fn, budget, pure=False)
+        return client.submit(grade_partition, payloads, grade_fn, budget, memory_limit,
+                             pure=False)
 
     in_flight: deque[tuple[_Partition, Any]] = deque()
     source = iter(partitions)

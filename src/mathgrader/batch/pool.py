@@ -14,14 +14,21 @@ Why processes and not `signal.alarm`: SIGALRM only works on the main thread and 
 code that does not check for signals. Workers do use an interval timer as a cheap soft limit for
 pure-Python hangs; the parent's SIGKILL is the hard backstop.
 
+Memory is bounded per worker too: each one caps its own address space (RLIMIT_AS) when it
+starts, so a check that allocates too much fails with `MemoryError` in that worker (its line is
+answered `error`) instead of pushing the machine into swap or the OOM killer. A worker that
+cannot get its memory back retires and is replaced; its other lines are re-run elsewhere.
+
 POSIX only (Linux, macOS): the parent reads results from non-blocking pipe file descriptors.
 """
 
 from __future__ import annotations
 
+import gc
 import importlib
 import json
 import math
+import mmap
 import multiprocessing
 import os
 import pickle
@@ -44,6 +51,7 @@ from ..errors import MathgraderError
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_GRADE_FN",
+    "DEFAULT_MEMORY_LIMIT",
     "DEFAULT_TIMEOUT",
     "BatchError",
     "Finished",
@@ -62,6 +70,10 @@ __all__ = [
 DEFAULT_GRADE_FN = "mathgrader.checker.grade:grade_item"
 DEFAULT_TIMEOUT = 2.0
 DEFAULT_CHUNK_SIZE = 32
+# Address space per worker. A warm worker maps ~260 MB (numpy and its OpenBLAS, SymPy, a 64 MB
+# malloc arena for its watchdog thread) of which ~60 MB is resident, and the heaviest checks we
+# know add tens of MB; the limit counts reserved mappings too, so it leaves a wide margin.
+DEFAULT_MEMORY_LIMIT = 2048 * 1024 * 1024
 # A chunk is cut short once its lines reach this many bytes, so that it stays small enough to be
 # queued in a worker's pipe (see PIPE_BUDGET) and a long line does not drag many others along.
 CHUNK_BYTES = 8 * 1024
@@ -127,6 +139,21 @@ def error_line(
 
 def timeout_message(budget: float) -> str:
     return f"the check took longer than its time budget of {budget:g} s"
+
+
+def _mb(nbytes: int) -> str:
+    return f"{nbytes / 2**20:.0f} MB"
+
+
+def memory_message(limit: int | None) -> str:
+    """The message of a line whose check raised `MemoryError`.
+
+    >>> memory_message(512 * 2**20)
+    'the check ran out of memory (limit 512 MB)'
+    """
+    if limit is None:
+        return "the check ran out of memory"
+    return f"the check ran out of memory (limit {_mb(limit)})"
 
 
 def _reject_constant(name: str) -> Any:
@@ -282,18 +309,34 @@ With raw text the worker decodes it (cheaper for the parent); without, the paren
 decoded and resolved the item."""
 
 
-def grade_payload(fn: Callable[[Any], Any], payload: Payload, budget: float) -> tuple[str, str]:
+def grade_payload(
+    fn: Callable[[Any], Any],
+    payload: Payload,
+    budget: float,
+    *,
+    memory_limit: int | None = None,
+) -> tuple[str, str]:
     """Grade one line and return `(verdict, output line)`; never raises an `Exception`.
 
     Also usable in-process, without a pool; the soft limit then needs `soft_timer()`.
+    `memory_limit` (bytes) only goes into the message of a line that runs out of memory.
     """
+    verdict, line, _ = _grade(fn, payload, budget, memory_limit)
+    return verdict, line
+
+
+def _grade(
+    fn: Callable[[Any], Any], payload: Payload, budget: float, memory_limit: int | None
+) -> tuple[str, str, bool]:
+    """`grade_payload`, also saying whether the check ran out of memory."""
     lineno, raw, ident, item = payload
     start = time.perf_counter()
     try:
         if raw is not None:
             ident, item, problem = decode_line(raw, lineno)
             if problem is not None:
-                return "error", error_line(ident, "bad_json", problem, time.perf_counter() - start)
+                line = error_line(ident, "bad_json", problem, time.perf_counter() - start)
+                return "error", line, False
         result = _call_with_soft_limit(fn, item, budget)
         data = _check_result(result)
         seconds = time.perf_counter() - start
@@ -311,20 +354,27 @@ def grade_payload(fn: Callable[[Any], Any], payload: Payload, budget: float) -> 
             )
         except (TypeError, ValueError) as exc:
             raise _BadResult(f"it is not JSON ({exc})") from exc
-        return data["verdict"], line
+        return data["verdict"], line, False
     except _SoftTimeout:
         seconds = time.perf_counter() - start
-        return "timeout", error_line(
-            ident, "timeout", timeout_message(budget), seconds, verdict="timeout"
-        )
+        line = error_line(ident, "timeout", timeout_message(budget), seconds, verdict="timeout")
+        return "timeout", line, False
     except _BadResult as exc:
         message = f"the grading function returned an unusable result: {exc}"
-        return "error", error_line(ident, "bad_result", message, time.perf_counter() - start)
+        line = error_line(ident, "bad_result", message, time.perf_counter() - start)
+        return "error", line, False
+    except MemoryError:
+        # What the failed allocation took is gone with the frames that asked for it; whether
+        # the worker can go on is decided in _serve, not here.
+        seconds = time.perf_counter() - start
+        line = error_line(ident, "out_of_memory", memory_message(memory_limit), seconds)
+        return "error", line, True
     except Exception as exc:
         # A process boundary: whatever the grading function raises is reported on its line so
         # the run goes on. The type name is kept because it is what a maintainer needs.
         message = f"the grading function failed: {type(exc).__name__}: {exc}"
-        return "error", error_line(ident, "grader_failed", message, time.perf_counter() - start)
+        line = error_line(ident, "grader_failed", message, time.perf_counter() - start)
+        return "error", line, False
 
 
 # Results travel as length-prefixed pickles that the parent parses itself from a non-blocking
@@ -395,10 +445,78 @@ def _exit_with_parent() -> None:
     threading.Thread(target=watch, name="mathgrader-parent-watch", daemon=True).start()
 
 
-def _worker_main(tasks: Connection, results: Connection, grade_fn: str, budget: float) -> None:
+# Exit status of a worker that ran out of memory outside any check (decoding a chunk, sending a
+# result): the parent re-runs its line elsewhere and names the cause.
+_EXIT_OUT_OF_MEMORY = 86
+# After a check ran out of memory, the worker goes on only if this share of its limit can still be
+# mapped; otherwise the memory is held where it cannot be freed (a cache, a leak) and it retires.
+_HEADROOM_SHARE = 4
+_MIN_HEADROOM = 64 * 1024 * 1024
+
+
+def _address_space() -> int | None:
+    """This process's mapped address space in bytes (Linux), None where it cannot be read."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            pages = int(f.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return pages * mmap.PAGESIZE
+
+
+def _limit_memory(limit: int | None) -> int | None:
+    """Cap this process's address space at `limit` bytes; return the limit now in force.
+
+    A tighter limit already in place (`ulimit -v`) is kept. Raises `BatchError` when the limit
+    leaves no room to grade anything.
+    """
+    try:
+        import resource
+    except ImportError:  # not POSIX: nothing to enforce
+        return None
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    current = None if soft == resource.RLIM_INFINITY else soft
+    if limit is None:
+        return current
+    wanted, limit = limit, limit if current is None else min(limit, current)  # soft <= hard
+    used = _address_space()
+    if used is not None and limit < used + _MIN_HEADROOM:
+        source = f" (lowered from {_mb(wanted)} by ulimit -v)" if limit < wanted else ""
+        raise BatchError(
+            f"the memory limit of {_mb(limit)} per worker{source} is too low: a worker maps "
+            f"{_mb(used)} before grading anything"
+        )
+    resource.setrlimit(resource.RLIMIT_AS, (limit, hard))
+    return limit
+
+
+def _has_headroom(limit: int | None) -> bool:
+    """Whether a worker whose check ran out of memory can take the next line."""
+    gc.collect()  # reference cycles may still hold what the failed check built
+    size = max(_MIN_HEADROOM, (limit or 0) // _HEADROOM_SHARE)
+    try:
+        mmap.mmap(-1, size).close()  # reserves address space without touching a page
+    except (OSError, MemoryError):
+        return False
+    return True
+
+
+def _worker_main(
+    tasks: Connection,
+    results: Connection,
+    grade_fn: str,
+    budget: float,
+    memory_limit: int | None = None,
+) -> None:
     """Entry point of a worker process: grade chunks until the task pipe closes."""
     # Ctrl-C reaches the whole process group; the parent decides and kills us itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        # First, so that the watchdog thread and the grading module count against it.
+        limit = _limit_memory(memory_limit)
+    except BatchError as exc:
+        _send_frame(results, ("start_error", str(exc)))
+        return
     _exit_with_parent()
     # Stray prints in grading code must not end up in the JSON Lines written to stdout.
     os.dup2(2, 1)
@@ -409,16 +527,37 @@ def _worker_main(tasks: Connection, results: Connection, grade_fn: str, budget: 
         return
     with soft_timer():
         _send_frame(results, ("ready", os.getpid()))
-        while True:
-            try:
-                data = tasks.recv_bytes()
-            except EOFError:
+        try:
+            _serve(tasks, results, fn, budget, limit)
+        except MemoryError:
+            os._exit(_EXIT_OUT_OF_MEMORY)
+
+
+def _serve(
+    tasks: Connection,
+    results: Connection,
+    fn: Callable[[Any], Any],
+    budget: float,
+    limit: int | None,
+) -> None:
+    """A worker's loop: grade chunks until the task pipe closes or the worker must retire."""
+    while True:
+        try:
+            data = tasks.recv_bytes()
+        except EOFError:
+            return
+        for payload in pickle.loads(data):
+            verdict, line, out_of_memory = _grade(fn, payload, budget, limit)
+            # Decided before the result goes out, so the parent never starts the clock of a
+            # next line that this worker will not grade.
+            retire = out_of_memory and not _has_headroom(limit)
+            # One message per line: its finish time tells the parent when the next line
+            # started, so that line's deadline is exact even when the parent reads late.
+            _send_frame(results, ("result", verdict, line, time.monotonic()))
+            if retire:
+                # The parent hands the rest of our lines to a fresh worker.
+                _send_frame(results, ("retire",))
                 return
-            for payload in pickle.loads(data):
-                verdict, line = grade_payload(fn, payload, budget)
-                # One message per line: its finish time tells the parent when the next line
-                # started, so that line's deadline is exact even when the parent reads late.
-                _send_frame(results, ("result", verdict, line, time.monotonic()))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -478,10 +617,11 @@ class PoolStats:
     started: int = 0  # worker processes started, replacements included
     killed: int = 0  # workers killed because a line overran its budget
     crashed: int = 0  # workers that died on their own while grading
+    retired: int = 0  # workers that left after a check used up their memory limit
 
     @property
     def restarts(self) -> int:
-        return self.killed + self.crashed
+        return self.killed + self.crashed + self.retired
 
 
 class _Worker:
@@ -493,6 +633,7 @@ class _Worker:
         "queue",
         "ready",
         "broken",
+        "retiring",
         "born",
         "head_started",
         "unread",
@@ -506,17 +647,33 @@ class _Worker:
         self.queue: deque[Task] = deque()  # sent and unanswered, in the order the worker grades
         self.ready = False
         self.broken = False  # a send failed: it is dying, wait for its EOF
+        self.retiring = False  # it said it exits after its last result: not a crash
         self.born = time.monotonic()
         self.head_started = 0.0  # when queue[0] started
         self.unread = 0  # bytes sent that the worker has not read yet
 
 
-def _describe_exit(code: int | None) -> str:
+# Signals a library may die of at the memory limit: GMP and C++ code abort when an allocation
+# fails, and unchecked allocations crash.
+_MEMORY_SIGNALS = frozenset({signal.SIGABRT, signal.SIGSEGV, signal.SIGBUS})
+
+
+def _describe_exit(code: int | None, memory_limit: int | None = None) -> str:
+    if code == _EXIT_OUT_OF_MEMORY:
+        limit = "" if memory_limit is None else f" at its limit of {_mb(memory_limit)}"
+        return f"out of memory{limit}"
     if code is not None and code < 0:
         try:
-            return f"killed by {signal.Signals(-code).name}"
+            sig = signal.Signals(-code)
         except ValueError:
             return f"killed by signal {-code}"
+        # A SIGKILL the pool sends is answered `timeout`, never described here: this one came
+        # from outside, and the kernel's OOM killer is the usual sender.
+        if sig == signal.SIGKILL:
+            return "killed by SIGKILL, usually the system running out of memory"
+        if sig in _MEMORY_SIGNALS and memory_limit is not None:
+            return f"killed by {sig.name}, perhaps at the memory limit of {_mb(memory_limit)}"
+        return f"killed by {sig.name}"
     return f"exit code {code}"
 
 
@@ -556,6 +713,7 @@ class WorkerPool:
 
     Drive it with `submit()` and `step()`; `step()` returns what finished. Use it as a context
     manager: leaving the block normally lets workers exit, leaving it on an exception kills them.
+    Each worker caps its address space at `memory_limit` bytes (None: no cap of its own).
     """
 
     def __init__(
@@ -569,11 +727,14 @@ class WorkerPool:
         grace: float | None = None,
         preload: Sequence[str] | None = None,
         start_method: str | None = None,
+        memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
     ) -> None:
         if workers < 1:
             raise BatchError("workers must be at least 1")
         if not (timeout > 0 and math.isfinite(timeout)):
             raise BatchError("the timeout must be a positive number of seconds")
+        if memory_limit is not None and memory_limit < 1:
+            raise BatchError("the memory limit must be a positive number of bytes, or None")
         if chunk_size < 1 or max_attempts < 1:
             raise BatchError("chunk_size and max_attempts must be at least 1")
         self.grade_fn = grade_fn
@@ -581,6 +742,7 @@ class WorkerPool:
         self.timeout = timeout
         self.chunk_size = chunk_size
         self.max_attempts = max_attempts
+        self.memory_limit = memory_limit
         self.grace = default_grace(timeout) if grace is None else grace
         self.stats = PoolStats()
         self._ctx = _context(start_method)
@@ -685,7 +847,7 @@ class WorkerPool:
         result_r, result_w = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(
             target=_worker_main,
-            args=(task_r, result_w, self.grade_fn, self.timeout),
+            args=(task_r, result_w, self.grade_fn, self.timeout, self.memory_limit),
             name=f"mathgrader-batch-{self.stats.started}",
             daemon=True,
         )
@@ -803,8 +965,12 @@ class WorkerPool:
                 self._start_head(w, min(now, max(finished_at, w.queue[0].sent_at)))
         elif kind == "ready":
             w.ready = True
+        elif kind == "retire":
+            w.retiring = w.broken = True  # no more work for it; its EOF follows
         elif kind == "init_error":
             raise BatchError(f"a worker could not load {self.grade_fn!r}: {message[1]}")
+        elif kind == "start_error":
+            raise BatchError(message[1])
 
     def _on_death(self, w: _Worker) -> None:
         now = time.monotonic()
@@ -812,9 +978,13 @@ class WorkerPool:
         code = self._bury(w)
         if not w.ready:
             raise BatchError(f"a worker process exited during start-up ({_describe_exit(code)})")
-        self.stats.crashed += 1
         rest = list(w.queue)
-        if rest:
+        if w.retiring:
+            # It left on purpose after answering its last line: the rest were never started.
+            self.stats.retired += 1
+        else:
+            self.stats.crashed += 1
+        if rest and not w.retiring:  # the line it was grading killed it
             culprit = rest[0]
             culprit.attempts += 1
             culprit.spent += now - w.head_started
@@ -822,7 +992,7 @@ class WorkerPool:
                 rest.pop(0)
                 message = (
                     f"the grading process died {culprit.attempts} times while checking this "
-                    f"line (last: {_describe_exit(code)})"
+                    f"line (last: {_describe_exit(code, self.memory_limit)})"
                 )
                 self._finished.append(
                     (
@@ -853,6 +1023,10 @@ class WorkerPool:
                 continue
             self._drain(w)  # its result may have arrived while we were busy elsewhere
             if w not in self._workers or not w.queue:
+                continue
+            if w.retiring:  # it said it would exit and has not: its lines were never started
+                w.proc.kill()
+                self._drain(w, exited=True)
                 continue
             now = time.monotonic()
             if now < w.head_started + self.timeout + self.grace:

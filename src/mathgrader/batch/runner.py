@@ -25,6 +25,7 @@ from ..errors import MathgraderError
 from .pool import (
     DEFAULT_CHUNK_SIZE,
     DEFAULT_GRADE_FN,
+    DEFAULT_MEMORY_LIMIT,
     DEFAULT_TIMEOUT,
     BatchError,
     Task,
@@ -90,6 +91,8 @@ def run_batch(
     max_pending_bytes: int = 64 * 1024 * 1024,
     total: int | None = None,
     preload: Sequence[str] | None = None,
+    memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+    line_offset: int = 0,
 ) -> BatchStats:
     """Grade JSON Lines submissions and write one JSON result line per non-blank input line.
 
@@ -103,7 +106,10 @@ def run_batch(
     held between reading and writing. `progress` shows a bar on stderr (default: when stderr
     is a terminal); `total`, when known, gives the bar an end. `preload` names further modules
     for the fork server to import once, so that new workers start fast (a CLI should name its
-    own module: workers re-run the main script).
+    own module: workers re-run the main script). Each worker's address space is capped at
+    `memory_limit` bytes (None: no cap); a check that runs out of it gets verdict `error`.
+    `line_offset` counts input lines consumed before `lines` (when resuming a run), so that
+    messages give line numbers in the whole input.
 
     Raises `BatchError` when the run cannot start (bad grading function, bad settings) and
     `BatchInputError` when reading the input fails part-way, after answering what was read.
@@ -118,6 +124,8 @@ def run_batch(
     """
     if max_pending < 1 or max_pending_bytes < 1:
         raise BatchError("max_pending and max_pending_bytes must be at least 1")
+    if line_offset < 0:
+        raise BatchError("line_offset must not be negative")
     # Fail here, with a clear message, rather than in every worker.
     load_grade_fn(grade_fn)
     emit = write.write if hasattr(write, "write") else write
@@ -129,12 +137,18 @@ def run_batch(
     with ExitStack() as stack:
         pool = stack.enter_context(
             WorkerPool(
-                grade_fn, workers=workers, timeout=timeout, chunk_size=chunk_size, preload=preload
+                grade_fn,
+                workers=workers,
+                timeout=timeout,
+                chunk_size=chunk_size,
+                preload=preload,
+                memory_limit=memory_limit,
             )
         )
         reader = stack.enter_context(_LineReader(lines))
         advance = stack.enter_context(_progress_bar(show, total))
         pump = _Pump(pool, reader, resolve, max_pending, max_pending_bytes)
+        pump.lineno = line_offset
         for text, count in pump.run(stats):
             emit(text)
             # Flushed at once so a reader downstream sees results as they come; each call

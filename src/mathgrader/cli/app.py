@@ -28,6 +28,8 @@ app = typer.Typer(
 )
 
 EXIT_CORRECT, EXIT_NOT_CORRECT, EXIT_UNUSABLE = 0, 1, 2
+# mathgrader.batch.pool.DEFAULT_MEMORY_LIMIT in MB, spelled out so that --help stays fast.
+DEFAULT_MEMORY_LIMIT_MB = 2048
 
 
 class Engine(StrEnum):
@@ -199,6 +201,14 @@ def grade_batch(
         typer.Option(help="Dask scheduler address, e.g. tcp://HOST:8786 (default: a local "
                           "cluster of --workers processes)."),
     ] = None,
+    memory_limit: Annotated[
+        int, typer.Option("--memory-limit", metavar="MB",
+                          help="Address space per worker process, in MB (0: no limit).")
+    ] = DEFAULT_MEMORY_LIMIT_MB,
+    resume: Annotated[
+        bool, typer.Option("--resume", help="Continue an interrupted run: keep the complete "
+                                            "lines of OUTPUT and grade only what follows.")
+    ] = False,
 ) -> None:
     """Grade a JSON Lines file: one output line per input line, in input order.
 
@@ -208,10 +218,16 @@ def grade_batch(
 
     if timeout <= 0:
         raise _fail("--timeout must be positive")
+    if memory_limit < 0:
+        raise _fail("--memory-limit must be a number of MB, or 0 for no limit")
     if engine is Engine.dask and input_path == "-":
         raise _fail("--engine dask reads a file or URL, not stdin: name the INPUT")
     if scheduler is not None and engine is not Engine.dask:
         raise _fail("--scheduler needs --engine dask")
+    if resume and output is None:
+        raise _fail("--resume continues an output file: name it with -o OUTPUT")
+    if resume and engine is Engine.dask:
+        raise _fail("--resume works with --engine local only")
     resolve = None
     if key is not None:
         from ..keys import KeyProblem, load_resolver
@@ -221,7 +237,8 @@ def grade_batch(
         except KeyProblem as exc:
             raise _fail(str(exc)) from None
     if engine is Engine.dask:
-        _grade_batch_dask(input_path, output, resolve, scheduler, workers, timeout)
+        _grade_batch_dask(input_path, output, resolve, scheduler, workers, timeout,
+                          memory_limit * 2**20 or None)
         return
     try:
         source = sys.stdin if input_path == "-" else open(  # noqa: SIM115 - closed below
@@ -229,15 +246,23 @@ def grade_batch(
         )
     except OSError as exc:
         raise _fail(f"cannot read {input_path}: {exc.strerror}") from None
+    skipped = 0
+    if resume:
+        assert output is not None
+        skipped = _resume(output, source, input_path)
     try:
-        sink = sys.stdout if output is None else open(output, "w", encoding="utf-8")  # noqa: SIM115
+        mode = "a" if resume else "w"
+        sink = sys.stdout if output is None else open(output, mode, encoding="utf-8")  # noqa: SIM115
     except OSError as exc:
+        if source is not sys.stdin:
+            source.close()
         raise _fail(f"cannot write {output}: {exc.strerror}") from None
     # SIGTERM unwinds like Ctrl-C, so the pool's cleanup kills its workers.
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         run_batch(source, sink, workers=workers, timeout=timeout, progress=None,
-                  resolve=resolve, preload=["mathgrader.cli.app", "mathgrader.batch._warmup"])
+                  resolve=resolve, preload=["mathgrader.cli.app", "mathgrader.batch._warmup"],
+                  memory_limit=memory_limit * 2**20 or None, line_offset=skipped)
     except BatchInputError as exc:
         raise _fail(f"reading {input_path} failed part-way: {exc}") from None
     except BatchError as exc:
@@ -246,12 +271,43 @@ def grade_batch(
         # The reader went away (e.g. piped into head): nothing more to say.
         sys.stderr.close()
         raise typer.Exit(0) from None
+    except KeyboardInterrupt:
+        _interrupted(output)
+        raise typer.Exit(128 + signal.SIGINT) from None
+    except SystemExit:  # SIGTERM, from _terminate
+        _interrupted(output)
+        raise
     finally:
         signal.signal(signal.SIGTERM, previous)
         if source is not sys.stdin:
             source.close()
         if sink is not sys.stdout:
             sink.close()
+
+
+def _resume(output: str, source: Any, input_path: str) -> int:
+    """Check OUTPUT against the input and skip what it answers; return input lines skipped."""
+    from ..batch.resume import ResumeError, resume_output
+
+    try:
+        done = resume_output(output, source)
+    except (ResumeError, OSError, UnicodeDecodeError) as exc:
+        if source is not sys.stdin:
+            source.close()
+        if isinstance(exc, ResumeError):
+            raise _fail(str(exc)) from None
+        raise _fail(f"cannot resume from {output} with {input_path}: {exc}") from None
+    if done.answered or done.dropped:
+        torn = f", cut off a torn last line ({done.dropped} bytes)" if done.dropped else ""
+        _echo(f"resuming: {done.answered} lines already in {output}{torn}; grading from "
+              f"input line {done.consumed + 1}", err=True)
+    return done.consumed
+
+
+def _interrupted(output: str | None) -> None:
+    if output is not None:
+        _echo(f"interrupted: {output} holds complete lines only; run the same command with "
+              "--resume to grade the rest", err=True)
 
 
 def _grade_batch_dask(
@@ -261,6 +317,7 @@ def _grade_batch_dask(
     scheduler: str | None,
     workers: int,
     timeout: float,
+    memory_limit: int | None,
 ) -> None:
     """`grade-batch --engine dask`: the same contract, graded on a Dask cluster."""
     from ..batch import BatchError, BatchInputError
@@ -272,7 +329,8 @@ def _grade_batch_dask(
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
         run_dask(input_path, sys.stdout if output is None else output, scheduler=scheduler,
-                 workers=workers, timeout=timeout, resolve=resolve, progress=None)
+                 workers=workers, timeout=timeout, memory_limit=memory_limit, resolve=resolve,
+                 progress=None)
     except BatchInputError as exc:
         raise _fail(f"reading {input_path} failed part-way: {exc}") from None
     except BatchError as exc:
