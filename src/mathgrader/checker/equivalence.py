@@ -413,6 +413,10 @@ class Checker:
             found += int(real.sum())
             if found >= ENOUGH_POINTS:
                 break
+        # Whether the reference is real somewhere is judged from the random points alone: a
+        # reference real only on a line (x + I*y at y = 0) is real almost nowhere, and letting the
+        # lattice points below make that line its domain would accept x for x + I*y.
+        nowhere_real = found < MIN_POINTS
         special = self._special_points(fn, options, names)
         chunks.append(special[0])
         values.append(special[1])
@@ -422,7 +426,6 @@ class Checker:
         value = np.concatenate(values)
         scale = np.concatenate(scales)
         real = np.concatenate(real_ok)
-        nowhere_real = int(real.sum()) < MIN_POINTS
         keep = np.ones_like(real) if nowhere_real else real
         return Samples(names, points[:, keep], value[keep], scale[keep], nowhere_real)
 
@@ -459,7 +462,10 @@ class Checker:
         with np.errstate(all="ignore"):
             answer, _ = fn(samples.points)
         r = samples.values
-        floor_scale = np.maximum(np.abs(r), samples.scale)
+        # An infinite intermediate (acoth(1) inside arg) says nothing about the noise of a
+        # finite value: it must not make the tolerance infinite, or any answer would pass.
+        noise = np.where(np.isfinite(samples.scale), samples.scale, 0.0)
+        floor_scale = np.maximum(np.abs(r), noise)
         floor_scale = np.where(floor_scale == 0, 1.0, floor_scale)
         undefined = ~np.isfinite(answer)
         if undefined.any():

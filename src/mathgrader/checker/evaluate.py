@@ -94,6 +94,8 @@ def _np_int_fold(op: Callable[[Any, Any], Any]) -> Callable[..., Array]:
 
 
 def _binomial_scalar(n: float, k: float) -> float:
+    if not (math.isfinite(n) and math.isfinite(k)):
+        return math.nan  # binomial(ln(0), 2): round() of inf would raise
     if k == round(k):
         k_int = int(round(k))
         if k_int < 0:
