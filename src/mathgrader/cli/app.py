@@ -486,12 +486,20 @@ def serve(
         bool, typer.Option("--access-log/--no-access-log",
                            help="Log every request (graded submissions are recorded anyway).")
     ] = False,
+    http_workers: Annotated[
+        int, typer.Option("--http-workers", min=1, max=32,
+                          help="HTTP processes sharing the port, each with a grading pool "
+                               "of --workers / --http-workers processes (at least 1).")
+    ] = 1,
 ) -> None:
     """Serve the API, the quiz pages and the help center."""
+    import os
+
     import uvicorn
 
     from ..errors import MathgraderError
     from ..service.app import create_app
+    from ..service.server import exit_zero_on_sigterm, uvicorn_options
     from ..service.settings import Settings
 
     overrides: dict[str, Any] = {"host": host, "port": port, "workers": workers,
@@ -505,8 +513,22 @@ def serve(
         raise _fail(str(exc)) from None
     _echo(f"mathgrader: serving http://{host}:{port}/ (quizzes: "
           f"{', '.join(sorted(application.state.quiz_ids))})", err=True)
-    uvicorn.run(application, host=host, port=port, log_level="info", access_log=access_log,
-                timeout_graceful_shutdown=10)
+    if http_workers == 1:
+        with exit_zero_on_sigterm():
+            uvicorn.run(application, host=host, port=port, log_level="info",
+                        access_log=access_log, **uvicorn_options(settings))
+        return
+    # One event loop saturates a core well before the grading processes do (the framework's
+    # cost per request): more HTTP processes use more cores. Each builds its own app from the
+    # settings checked above, passed on as MATHGRADER_* variables.
+    overrides["workers"] = max(1, workers // http_workers)
+    if keys is not None:
+        overrides["keys"] = keys.resolve()
+    os.environ.update({f"MATHGRADER_{name.upper()}": str(value)
+                       for name, value in overrides.items()})
+    uvicorn.run("mathgrader.service.app:create_app", factory=True, workers=http_workers,
+                host=host, port=port, log_level="info", access_log=access_log,
+                **uvicorn_options(settings))
 
 
 @app.command()

@@ -6,14 +6,17 @@ start), starts the grading pool and the submissions log in the lifespan, and mou
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from ..errors import MathgraderError
@@ -133,14 +136,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        pool = GradingPool(workers=settings.workers, timeout=settings.timeout)
+        pool = GradingPool(workers=settings.workers, timeout=settings.timeout,
+                           grade_fn=settings.grade_fn,
+                           request_timeout=settings.request_timeout)
         pool.start()
         store = _open_store(settings) if settings.record else None
         app.state.service = api.ServiceState(settings, keys, pool, store)
         try:
             yield
         finally:
-            pool.close()
+            # uvicorn lets requests in flight finish before it gets here; under a server that
+            # does not, their checks still get up to the request time limit. In a thread, so
+            # that their answers can be sent meanwhile.
+            await asyncio.to_thread(pool.close, settings.request_timeout)
             if store is not None:
                 store.close()
 
@@ -150,6 +158,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         summary="Grades math answers typed by learners.",
         lifespan=lifespan,
     )
+    app.add_exception_handler(RequestValidationError, _invalid_request)
     app.state.help_center = _help_center()
     app.state.quiz_ids = sorted(keys)
     app.include_router(api.router)
@@ -164,6 +173,26 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
     return app
+
+
+async def _invalid_request(request: Request, exc: Exception) -> JSONResponse:
+    """422 with each problem's type, location and message, but not the input.
+
+    FastAPI's own handler echoes the input, and some input cannot be sent back as JSON: a
+    `1e999` (infinity), a `NaN` or a lone surrogate (`"\\ud800"`) turned the 422 into a 500.
+    """
+    problems = exc.errors() if isinstance(exc, RequestValidationError) else []
+    detail = [{"type": _sendable(str(problem.get("type", ""))),
+               "loc": [part if isinstance(part, int) else _sendable(str(part))
+                       for part in problem.get("loc", ())],
+               "msg": _sendable(str(problem.get("msg", "")))}
+              for problem in problems]
+    return JSONResponse({"detail": detail}, status_code=422)
+
+
+def _sendable(text: str) -> str:
+    # A lone surrogate cannot be encoded as UTF-8: shown as its escape instead.
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
 
 
 def _help_center() -> Any:

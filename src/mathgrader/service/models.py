@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 __all__ = [
     "BatchRequest",
@@ -19,6 +19,32 @@ __all__ = [
 ]
 
 MAX_TEXT = 10_000  # longer texts are 422; the language refuses over 2,000 with a located error
+# Real options nest three levels (feedback -> entry -> field). Deeper JSON is refused here: the
+# item is pickled on its way to a worker, and pickling recurses, so a few hundred levels would
+# raise inside the grading pool's dispatcher instead of failing this one request.
+MAX_OPTIONS_DEPTH = 16
+
+
+def _options_problem(options: dict[str, Any]) -> str | None:
+    """Why `options` cannot be graded, or None. Iterative: no recursion limit to hit.
+
+    Besides depth: text that is not Unicode (a lone surrogate, `"\\udfff"`). Typed string
+    fields refuse it already; in options it would come back in a message and fail the response.
+    """
+    stack: list[tuple[Any, int]] = [(options, 1)]
+    while stack:
+        node, level = stack.pop()
+        if isinstance(node, str):
+            try:
+                node.encode("utf-8")
+            except UnicodeEncodeError:
+                return "options must be valid Unicode text (a lone surrogate is not)"
+        elif isinstance(node, dict | list):
+            if level > MAX_OPTIONS_DEPTH:
+                return f"options nest deeper than {MAX_OPTIONS_DEPTH} levels"
+            children = [*node, *node.values()] if isinstance(node, dict) else node
+            stack.extend((child, level + 1) for child in children)
+    return None
 
 
 class ErrorInfo(BaseModel):
@@ -59,6 +85,14 @@ class CheckRequest(BaseModel):
     answer: str = Field(max_length=MAX_TEXT)
     options: dict[str, Any] = Field(default_factory=dict)
 
+    @field_validator("options")
+    @classmethod
+    def _usable(cls, options: dict[str, Any]) -> dict[str, Any]:
+        problem = _options_problem(options)
+        if problem is not None:
+            raise ValueError(problem)
+        return options
+
 
 class GradeResponse(BaseModel):
     verdict: Literal["correct", "incorrect", "invalid", "error", "timeout"]
@@ -78,4 +112,5 @@ class BatchResponse(BaseModel):
 
 class Health(BaseModel):
     status: Literal["ok", "degraded"]
+    reason: str | None = Field(default=None, description="Why the service is degraded.")
     detail: dict[str, Any] = Field(default_factory=dict)

@@ -14,6 +14,7 @@ text is always plain text (`[bold]` or `<script>` typed by a learner shows as ty
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -347,11 +348,27 @@ def _percent(value: float | None) -> str:
     return "-" if value is None else f"{value:.0%}"
 
 
+# Control characters (ESC starts terminal escape sequences) and the bidirectional overrides
+# (which reorder what is shown): a learner could steer the instructor's terminal with them.
+_UNSHOWABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def _shown(text: str) -> str:
+    r"""Learner text for a terminal: unshowable characters as their escapes.
+
+    >>> _shown("x\x1b[31m+1\u202e")
+    'x\\x1b[31m+1\\u202e'
+    """
+    return _UNSHOWABLE.sub(lambda m: f"\\u{ord(m[0]):04x}" if ord(m[0]) > 0xFF
+                           else f"\\x{ord(m[0]):02x}", text)
+
+
 def render_report(report: QuizReport, *, top: int = 5) -> RenderableType:
     """A summary table and, per question, its most common mistakes and unreadable answers.
 
     Every learner-provided string goes in as `rich.text.Text`, which is never parsed for
-    markup, so it is displayed exactly as typed.
+    markup, so it is displayed as typed; control characters, which rich passes through to the
+    terminal, are shown as escapes (`_shown`).
     """
     from rich.console import Group
     from rich.table import Table
@@ -369,29 +386,29 @@ def render_report(report: QuizReport, *, top: int = 5) -> RenderableType:
         summary.add_column(name, justify="right", no_wrap=True)
     summary.add_column("top mistake", overflow="fold", min_width=10)
     for q in report.questions:
-        label = Text(q.id)
+        label = Text(_shown(q.id))
         if not q.in_key:
             label.append(" (not in key)", style="dim")
         summary.add_row(
             label, str(q.attempts), str(q.correct), _percent(q.share_correct),
             str(q.verdicts.get("incorrect", 0)), str(q.verdicts.get("invalid", 0)),
-            Text(q.mistakes[0].answer) if q.mistakes else Text("-"),
+            Text(_shown(q.mistakes[0].answer)) if q.mistakes else Text("-"),
         )
     parts.append(summary)
     for q in report.questions:
         if q.mistakes:
-            table = Table(title=Text(f"{q.id}: most common wrong answers"),
+            table = Table(title=Text(f"{_shown(q.id)}: most common wrong answers"),
                           title_justify="left")
             for name in ("#", "answer", "count", "share of wrong", "also written as",
                          "feedback given"):
                 table.add_column(name, overflow="fold")
             for rank, group in enumerate(q.mistakes[:top], start=1):
-                variants = Text(", ").join(Text(v.answer) for v in group.variants)
+                variants = Text(", ").join(Text(_shown(v.answer)) for v in group.variants)
                 if group.spellings > 1 + len(group.variants):
                     variants.append(f" (+{group.spellings - 1 - len(group.variants)} more)")
-                table.add_row(str(rank), Text(group.answer), str(group.count),
+                table.add_row(str(rank), Text(_shown(group.answer)), str(group.count),
                               _percent(group.share), variants,
-                              Text(group.feedback) if group.feedback else Text("-"))
+                              Text(_shown(group.feedback)) if group.feedback else Text("-"))
             parts.append(table)
             hidden = len(q.mistakes) - top
             notes = []
@@ -402,12 +419,13 @@ def render_report(report: QuizReport, *, top: int = 5) -> RenderableType:
             if notes:
                 parts.append(Text("; ".join(notes), style="dim"))
         if q.invalid:
-            table = Table(title=Text(f"{q.id}: answers not understood"), title_justify="left")
+            table = Table(title=Text(f"{_shown(q.id)}: answers not understood"),
+                          title_justify="left")
             for name in ("error", "count", "examples"):
                 table.add_column(name, overflow="fold")
             for item in q.invalid:
-                examples = Text(", ").join(Text(e.answer) for e in item.examples)
-                table.add_row(Text(item.code), str(item.count), examples)
+                examples = Text(", ").join(Text(_shown(e.answer)) for e in item.examples)
+                table.add_row(Text(_shown(item.code)), str(item.count), examples)
             parts.append(table)
     if not report.complete:
         parts.append(Text("The time budget ran out: some wrong answers were not grouped.",

@@ -15,7 +15,9 @@
     box.replaceChildren();
     box.className = "verdict verdict-" + result.verdict;
     const head = document.createElement("strong");
-    head.textContent = VERDICT_TEXT[result.verdict] || result.verdict;
+    // A request that ran out of time while the grader was busy says nothing about the answer.
+    const busy = result.error && result.error.code === "request_timeout";
+    head.textContent = busy ? "Not checked in time" : VERDICT_TEXT[result.verdict] || result.verdict;
     box.appendChild(head);
     if (result.score > 0 && result.score < 1) {
       box.appendChild(document.createTextNode(" (partial credit " +
@@ -48,7 +50,9 @@
         body: JSON.stringify({question: form.dataset.question, answer: input.value}),
       });
       if (!response.ok) {
-        box.textContent = "The server could not grade this (" + response.status + ").";
+        box.textContent = response.status === 503
+          ? "The grader is busy right now; please try again in a few seconds."
+          : "The server could not grade this (" + response.status + ").";
         return;
       }
       showVerdict(box, await response.json());
