@@ -198,7 +198,19 @@ async def grade_question(state: ServiceState, body: GradeRequest) -> Graded:
     if state.store is not None:
         state.store.record_grade(question, body.answer, graded.record,
                                  time.perf_counter() - started)
+    if graded.record.get("verdict") == "error":
+        # An error here is the key's, not the learner's, and the checker's message about a
+        # reference quotes it: the learner gets a plain message (the log keeps the real one).
+        graded = Graded.render({**graded.record, "feedback": _KEY_ERROR,
+                                "error": {"code": "question_unusable", "message": _KEY_ERROR}},
+                               state.preview(body.answer, allow_list=question.options.get(
+                                   "list") is not None, variables=tuple(
+                                   question.options.get("variables", {}))))
     return graded
+
+
+_KEY_ERROR = ("This question cannot be graded right now because of a problem with its answer "
+              "key; your instructor can see the details.")
 
 
 async def check_pair(state: ServiceState, body: CheckRequest) -> Graded:
