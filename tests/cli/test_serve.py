@@ -21,8 +21,9 @@ PASSED_ON = ("MATHGRADER_HOST", "MATHGRADER_PORT", "MATHGRADER_WORKERS", "MATHGR
 def calls(monkeypatch: pytest.MonkeyPatch) -> list[tuple[tuple[Any, ...], dict[str, Any]]]:
     seen: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
     monkeypatch.setattr(uvicorn, "run", lambda *args, **kwargs: seen.append((args, kwargs)))
-    for name in PASSED_ON:  # so that what serve sets is undone after the test
-        monkeypatch.setenv(name, "unset")
+    for name in PASSED_ON:  # unset, and so that what serve sets is undone after the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     return seen
 
 
@@ -32,7 +33,20 @@ def test_one_http_process_serves_the_checked_app(calls: list[Any]) -> None:
     (args, kwargs), = calls
     assert not isinstance(args[0], str)  # the app object itself
     assert kwargs["port"] == 8123 and "workers" not in kwargs
-    assert os.environ["MATHGRADER_WORKERS"] == "unset"
+    assert "MATHGRADER_WORKERS" not in os.environ
+
+
+def test_settings_not_given_as_options_come_from_the_environment(
+        calls: list[Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MATHGRADER_PORT", "8125")
+    monkeypatch.setenv("MATHGRADER_WORKERS", "4")
+    monkeypatch.setenv("MATHGRADER_TIMEOUT", "1.5")
+    result = CliRunner().invoke(app, ["serve", "--keys", str(EXAMPLES), "--http-workers", "2"])
+    assert result.exit_code == 0, result.output
+    (_, kwargs), = calls
+    assert kwargs["port"] == 8125
+    assert os.environ["MATHGRADER_WORKERS"] == "2"  # 4 from the environment, split over 2
+    assert os.environ["MATHGRADER_TIMEOUT"] == "1.5"
 
 
 def test_several_http_processes_build_the_app_from_the_same_settings(calls: list[Any]) -> None:

@@ -478,10 +478,12 @@ def serve(
         Path | None, typer.Option(help="Folder of answer keys (default: MATHGRADER_KEYS or the "
                                        "bundled examples).")
     ] = None,
-    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    workers: Annotated[int, typer.Option(min=1, max=64, help="Grading processes.")] = 2,
-    timeout: Annotated[float, typer.Option(help="Time budget of one check, s.")] = 2.0,
+    # None: MATHGRADER_HOST, _PORT, _WORKERS, _TIMEOUT or the defaults (127.0.0.1, 8000, 2, 2.0).
+    host: Annotated[str | None, typer.Option(help="Interface to listen on.")] = None,
+    port: Annotated[int | None, typer.Option(help="Port.")] = None,
+    workers: Annotated[
+        int | None, typer.Option(min=1, max=64, help="Grading processes.")] = None,
+    timeout: Annotated[float | None, typer.Option(help="Time budget of one check, s.")] = None,
     access_log: Annotated[
         bool, typer.Option("--access-log/--no-access-log",
                            help="Log every request (graded submissions are recorded anyway).")
@@ -502,15 +504,16 @@ def serve(
     from ..service.server import exit_zero_on_sigterm, uvicorn_options
     from ..service.settings import Settings
 
-    overrides: dict[str, Any] = {"host": host, "port": port, "workers": workers,
-                                 "timeout": timeout}
-    if keys is not None:
-        overrides["keys"] = keys
+    given = {"host": host, "port": port, "workers": workers, "timeout": timeout, "keys": keys}
+    overrides: dict[str, Any] = {name: value for name, value in given.items()
+                                 if value is not None}
     try:
         settings = Settings(**overrides)
         application = create_app(settings)
     except (MathgraderError, ValueError) as exc:
         raise _fail(str(exc)) from None
+    host, port, workers = settings.host, settings.port, settings.workers
+    overrides.update(host=host, port=port, workers=workers, timeout=settings.timeout)
     _echo(f"mathgrader: serving http://{host}:{port}/ (quizzes: "
           f"{', '.join(sorted(application.state.quiz_ids))})", err=True)
     if http_workers == 1:
