@@ -452,6 +452,22 @@ def pyplot() -> Any:
     return plt
 
 
+def write_results(results: dict[str, Any], out: Path, name: str,
+                  draw: Callable[[dict[str, Any], Path], bool],
+                  tables: Callable[[dict[str, Any]], str], started: float) -> None:
+    """End a benchmark run: total time and load, `out/NAME.json`, the chart when matplotlib is
+    installed, and the markdown tables on stdout."""
+    results["seconds_total"] = time.perf_counter() - started
+    results["load_average_at_end"] = os.getloadavg()
+    out.mkdir(parents=True, exist_ok=True)
+    (out / f"{name}.json").write_text(json.dumps(results, indent=2) + "\n")
+    drew = draw(results, out / f"{name}.png")
+    print(tables(results))
+    print()
+    print(f"Wrote {out / f'{name}.json'}" + (f" and {name}.png" if drew else "")
+          + f" in {results['seconds_total']:.0f} s.")
+
+
 def chart(results: dict[str, Any], path: Path) -> bool:
     plt = pyplot()
     if plt is None:
@@ -624,15 +640,7 @@ def main(argv: list[str] | None = None) -> int:
         "warm p99_ms_cpu": results["warm"]["cpu_latency_ms"]["p99"] < AIM_P99_MS,
     }
     results["mathgrader_crashes"] = mine.crashes
-    results["seconds_total"] = time.perf_counter() - started
-    results["load_average_at_end"] = os.getloadavg()
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "grading.json").write_text(json.dumps(results, indent=2) + "\n")
-    drew = chart(results, args.out / "grading.png")
-    print(table(results))
-    print()
-    print(f"Wrote {args.out / 'grading.json'}" + (" and grading.png" if drew else "")
-          + f" in {results['seconds_total']:.0f} s.")
+    write_results(results, args.out, "grading", chart, table, started)
     for crash in mine.crashes:
         print(f"mathgrader raised on {crash}", file=sys.stderr)
     return 1 if mine.crashes else 0

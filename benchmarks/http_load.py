@@ -32,7 +32,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
-import json
 import os
 import shlex
 import sys
@@ -42,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import loadgen as lg
-from grading import machine, pyplot
+from grading import machine, pyplot, write_results
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -327,14 +326,7 @@ def main(argv: list[str] | None = None) -> int:
         "no errors": all(r["errors"] == 0 for s in results["servers"].values()
                          for runs in s["closed_loop"].values() for r in runs.values()),
     }
-    results["seconds_total"] = time.perf_counter() - started
-    results["load_average_at_end"] = os.getloadavg()
-    (args.out / "http.json").write_text(json.dumps(results, indent=2) + "\n")
-    drew = chart(results, args.out / "http.png")
-    print(tables(results))
-    print()
-    print(f"Wrote {args.out / 'http.json'}" + (" and http.png" if drew else "")
-          + f" in {results['seconds_total']:.0f} s.")
+    write_results(results, args.out, "http", chart, tables, started)
     return 0
 
 

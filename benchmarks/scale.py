@@ -40,7 +40,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grading import machine, pyplot
+from grading import machine, pyplot, write_results
 from workload import DEFAULT_SEED, batch_items, distinct_items
 
 HERE = Path(__file__).resolve().parent
@@ -486,15 +486,7 @@ def main(argv: list[str] | None = None) -> int:
               file=sys.stderr)
         results["memory"] = memory(base_lines, memory_lines, args.memory_workers, 1.0)
     results["aims"]["met"] = met
-    results["seconds_total"] = time.perf_counter() - started
-    results["load_average_at_end"] = os.getloadavg()
-    args.out.mkdir(parents=True, exist_ok=True)
-    (args.out / "scale.json").write_text(json.dumps(results, indent=2) + "\n")
-    drew = chart(results, args.out / "scale.png")
-    print(tables(results))
-    print()
-    print(f"Wrote {args.out / 'scale.json'}" + (" and scale.png" if drew else "")
-          + f" in {results['seconds_total']:.0f} s.")
+    write_results(results, args.out, "scale", chart, tables, started)
     return 0
 
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import loadgen as lg
 import numpy as np
-from grading import machine, pyplot
+from grading import machine, pyplot, write_results
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -270,13 +270,7 @@ def main(argv: list[str] | None = None) -> int:
     if growth > args.max_growth_mib:
         failures.append(f"memory grew {growth:.1f} MiB (> {args.max_growth_mib:g})")
     results["failures"], results["passed"] = failures, not failures
-    results["seconds_total"] = time.perf_counter() - started
-    results["load_average_at_end"] = os.getloadavg()
-    (args.out / "soak.json").write_text(json.dumps(results, indent=2) + "\n")
-    drew = chart(results, args.out / "soak.png")
-    print(report(results))
-    print(f"\nWrote {args.out / 'soak.json'}" + (" and soak.png" if drew else "")
-          + f" in {results['seconds_total']:.0f} s.")
+    write_results(results, args.out, "soak", chart, report, started)
     return 0 if results["passed"] else 1
 
 
