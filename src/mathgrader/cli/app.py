@@ -214,7 +214,7 @@ def grade_batch(
 
     With --engine dask, INPUT and --output may be fsspec URLs (s3://..., gs://...).
     """
-    from ..batch import BatchError, BatchInputError, run_batch
+    from ..batch import run_batch
 
     if timeout <= 0:
         raise _fail("--timeout must be positive")
@@ -257,20 +257,12 @@ def grade_batch(
         if source is not sys.stdin:
             source.close()
         raise _fail(f"cannot write {output}: {exc.strerror}") from None
-    # SIGTERM unwinds like Ctrl-C, so the pool's cleanup kills its workers.
-    previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        run_batch(source, sink, workers=workers, timeout=timeout, progress=None,
-                  resolve=resolve, preload=["mathgrader.cli.app", "mathgrader.batch._warmup"],
-                  memory_limit=memory_limit * 2**20 or None, line_offset=skipped)
-    except BatchInputError as exc:
-        raise _fail(f"reading {input_path} failed part-way: {exc}") from None
-    except BatchError as exc:
-        raise _fail(str(exc)) from None
-    except BrokenPipeError:
-        # The reader went away (e.g. piped into head): nothing more to say.
-        sys.stderr.close()
-        raise typer.Exit(0) from None
+        with _batch_run(input_path):
+            run_batch(source, sink, workers=workers, timeout=timeout, progress=None,
+                      resolve=resolve,
+                      preload=["mathgrader.cli.app", "mathgrader.batch._warmup"],
+                      memory_limit=memory_limit * 2**20 or None, line_offset=skipped)
     except KeyboardInterrupt:
         _interrupted(output)
         raise typer.Exit(128 + signal.SIGINT) from None
@@ -278,7 +270,6 @@ def grade_batch(
         _interrupted(output)
         raise
     finally:
-        signal.signal(signal.SIGTERM, previous)
         if source is not sys.stdin:
             source.close()
         if sink is not sys.stdout:
@@ -320,22 +311,32 @@ def _grade_batch_dask(
     memory_limit: int | None,
 ) -> None:
     """`grade-batch --engine dask`: the same contract, graded on a Dask cluster."""
-    from ..batch import BatchError, BatchInputError
 
     try:
         from ..batch.dask_engine import run_dask
     except ImportError as exc:  # dask or fsspec missing: the optional `cluster` extra
         raise _fail(f"--engine dask needs pip install 'mathgrader[cluster]' ({exc})") from None
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
+    with _batch_run(input_path):
         run_dask(input_path, sys.stdout if output is None else output, scheduler=scheduler,
                  workers=workers, timeout=timeout, memory_limit=memory_limit, resolve=resolve,
                  progress=None)
+
+
+@contextmanager
+def _batch_run(input_path: str) -> Iterator[None]:
+    """What both engines share: SIGTERM unwinds like Ctrl-C (so the workers are cleaned up),
+    an unusable run exits 2 with its message, and a reader that went away exits 0."""
+    from ..batch import BatchError, BatchInputError
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        yield
     except BatchInputError as exc:
         raise _fail(f"reading {input_path} failed part-way: {exc}") from None
     except BatchError as exc:
         raise _fail(str(exc)) from None
     except BrokenPipeError:
+        # The reader went away (e.g. piped into head): nothing more to say.
         sys.stderr.close()
         raise typer.Exit(0) from None
     finally:
