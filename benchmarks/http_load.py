@@ -37,6 +37,7 @@ import shlex
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -105,7 +106,8 @@ async def drive(args: argparse.Namespace, http_workers: int, log: Path) -> dict[
                                "command": lg.command_of(proc)}
         try:
             out["ready_seconds"] = await lg.wait_ready(addr, proc, 120.0)
-            mixes = {name: lg.Mix(kinds, unique=unique, seed=args.seed)
+            respellings: Counter[str] = Counter()  # every new text new to this server
+            mixes = {name: lg.Mix(kinds, unique=unique, seed=args.seed, respellings=respellings)
                      for name, (kinds, unique) in ENDPOINTS.items()}
             warm = lg.Mix({"grade": 1.0}, seed=args.seed)
             out["warm_up_statuses"] = dict(await lg.send_each(

@@ -113,13 +113,16 @@ class Mix:
     `kinds` maps a label to a weight; the labels are `grade` (example-key questions over
     `/api/v1/grade`), `check` (`workload.py`'s quiz batch over `/api/v1/check`), `preview` (the
     same answer texts over `/api/v1/preview`) and `health`. `unique` is the share of grade,
-    check and preview requests whose text was never sent before.
+    check and preview requests whose text was never sent before. Mixes that drive the same
+    server must share `respellings` (how often each answer text was respelt), or one would
+    resend the texts another made new, and the server would answer them from its caches.
     """
 
     LABELS = ("grade", "check", "preview", "health")
 
     def __init__(self, kinds: dict[str, float], *, unique: float = 0.1, seed: int = 20261126,
-                 host: str = "127.0.0.1", zipf: float = 1.1) -> None:
+                 host: str = "127.0.0.1", zipf: float = 1.1,
+                 respellings: Counter[str] | None = None) -> None:
         unknown = set(kinds) - set(self.LABELS)
         if unknown:
             raise ValueError(f"unknown request kinds {sorted(unknown)}: use {self.LABELS}")
@@ -139,7 +142,7 @@ class Mix:
         self._grade_cum = _cumulative(_zipf(len(self._grade), zipf))
         self._check_cum = _cumulative(_zipf(len(self._check), zipf))
         self._built: dict[tuple[int, int], bytes] = {}
-        self._respelt: Counter[tuple[int, int]] = Counter()
+        self.respellings: Counter[str] = Counter() if respellings is None else respellings
         self._health = http_request("GET", "/api/v1/health", host=host)
 
     def distinct(self, label: str) -> int:
@@ -155,8 +158,9 @@ class Mix:
         else:
             index = bisect.bisect(self._grade_cum, rng.random() * self._grade_cum[-1])
         if self.unique and rng.random() < self.unique:
-            self._respelt[(label, index)] += 1
-            return label, self._build(label, index, self._respelt[(label, index)])
+            text = (self._check if label == 1 else self._grade)[index]["answer"]
+            self.respellings[text] += 1
+            return label, self._build(label, index, self.respellings[text])
         data = self._built.get((label, index))
         if data is None:
             data = self._built[(label, index)] = self._build(label, index, 0)
