@@ -23,6 +23,7 @@ from mathgrader.checker.evaluate import (
     NUMPY_KIT,
     NotExact,
     compile_numpy,
+    compile_numpy_scaled,
     evaluate_mpmath,
 )
 from mathgrader.language.parser import parse_tree
@@ -225,7 +226,11 @@ def test_compiled_expressions_follow_sympy_principal_branches(text: str) -> None
     fn = compile_numpy(node, {"x": 0})
     points = [2.0, 0.5, -3.0]
     with np.errstate(all="ignore"):
-        values, _ = fn(np.array([points], dtype=complex))
+        values = fn(np.array([points], dtype=complex))
+        scaled, _ = compile_numpy_scaled(node, {"x": 0})(np.array([points], dtype=complex))
+    # The reference's evaluator (with noise scale) and the answers' (values only) must agree
+    # to the bit, or an answer typed as the reference could differ from it.
+    assert np.array_equal(values, scaled, equal_nan=True), (text, values, scaled)
     expression = mathgrader.parse(text)
     (symbol,) = expression.free_symbols
     for point, value in zip(points, values, strict=True):

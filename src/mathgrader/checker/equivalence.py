@@ -37,6 +37,7 @@ from .evaluate import (
     NotExact,
     Undefined,
     compile_numpy,
+    compile_numpy_scaled,
     evaluate_exact,
     evaluate_mpmath,
     is_rational_exact,
@@ -50,6 +51,7 @@ __all__ = ["CheckTimeout", "Checker", "check"]
 POINTS_PER_ROUND = 48
 ENOUGH_POINTS = 16
 MIN_POINTS = 4
+MAX_DERIVED = 32  # values kept per reference's samples (its slope, its rewrites)
 SPECIAL_CONSTANTS = {"oo", "zoo", "nan"}
 INTEGER_FUNCTIONS = {"floor", "ceiling", "mod", "sign", "gcd", "lcm", "binomial", "max", "min",
                      "abs"}
@@ -74,6 +76,7 @@ class Expression:
     rational: bool  # only rational values: decidable exactly
     special: bool  # uses oo, zoo or nan
     functions: frozenset[str]
+    tokens: str | None  # spacing-insensitive key: equal keys, the same tree
 
     @classmethod
     def from_node(cls, text: str, node: ast.Node) -> Expression:
@@ -88,8 +91,9 @@ class Expression:
                 special = True
             elif isinstance(child, ast.Call):
                 functions.add(child.name)
+        tokens = None if "\x00" in text else token_key(text)  # \x00: a rewrite's own name
         return cls(text, node, frozenset(names), exact, is_rational_exact(node), special,
-                   frozenset(functions))
+                   frozenset(functions), tokens)
 
 
 @dataclass
@@ -101,6 +105,19 @@ class Samples:
     values: np.ndarray
     scale: np.ndarray  # per-point noise scale of the reference's evaluation
     nowhere_real: bool
+    floor_scale: np.ndarray = field(init=False)  # what the absolute tolerance floor scales with
+    # Values at these points that later checks of the same question reuse (the reference's
+    # slope, its rewrites for slip feedback), keyed by what was evaluated; bounded.
+    derived: dict[Hashable, np.ndarray] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.derived = {}
+        # An infinite intermediate (acoth(1) inside arg) says nothing about the noise of a
+        # finite value: it must not make the tolerance infinite, or any answer would pass.
+        with np.errstate(all="ignore"):
+            noise = np.where(np.isfinite(self.scale), self.scale, 0.0)
+            floor_scale = np.maximum(np.abs(self.values), noise)
+        self.floor_scale = np.where(floor_scale == 0, 1.0, floor_scale)
 
 
 @dataclass
@@ -146,12 +163,17 @@ class Checker:
     _compiled: _LRU = field(init=False)
     _samples: _LRU = field(init=False)
     _results: _LRU = field(init=False)
+    _mp: _LRU = field(init=False)  # references' high-precision values at confirmation points
+    # The last (samples, expression text, values) evaluated by `values_at`.
+    _last_values: tuple[Samples, str, np.ndarray] | None = field(init=False)
 
     def __post_init__(self) -> None:
+        self._last_values = None
         self._results = _LRU(self.cache_size * 8)
         self._expressions = _LRU(self.cache_size)
         self._compiled = _LRU(self.cache_size)
         self._samples = _LRU(self.cache_size)
+        self._mp = _LRU(self.cache_size)
 
     # -------------------------------------------------------------------------------- entry
 
@@ -356,7 +378,7 @@ class Checker:
             return _compare_special(ref, ans, options)
         names = tuple(sorted(ref.names | ans.names))
         if not names:
-            return _compare_constants(ref, ans, options, exact, deadline)
+            return _compare_constants(ref, ans, options, exact, deadline, self._mp)
         complex_domain = any(options.domain_of(name) == "complex" for name in names)
         if exact and ref.rational and ans.rational and not (
             complex_domain and (ref.functions or ans.functions)
@@ -380,9 +402,42 @@ class Checker:
         return self._samples.get(("exact", domains, options.seed, piecewise), make)
 
     def compiled(self, expr: Expression, names: tuple[str, ...]) -> Any:
-        """The numpy evaluator of `expr` over `names` (compiled once, then cached)."""
+        """The numpy evaluator of `expr`'s values over `names` (compiled once, then cached)."""
         index = {name: i for i, name in enumerate(names)}
         return self._compiled.get(("np", expr.text, names), lambda: compile_numpy(expr.node, index))
+
+    def _compiled_scaled(self, expr: Expression, names: tuple[str, ...]) -> Any:
+        """Values and noise scale: for drawing a reference's samples, once per reference."""
+        index = {name: i for i, name in enumerate(names)}
+        return self._compiled.get(("np-scaled", expr.text, names),
+                                  lambda: compile_numpy_scaled(expr.node, index))
+
+    def cached(self, key: Hashable, make: Callable[[], T]) -> T:
+        """What is derived from a reference once (its rewrites for slip feedback), cached with
+        the parsed references."""
+        return self._expressions.get(key, make)
+
+    def values_at(self, expr: Expression, samples: Samples) -> np.ndarray:
+        """`expr`'s values at the sample points (a check's answer is evaluated there once,
+        whether for the comparison or for slip feedback after it)."""
+        last = self._last_values
+        if last is not None and last[0] is samples and last[1] == expr.text:
+            return last[2]
+        with np.errstate(all="ignore"):
+            values = self.compiled(expr, samples.names)(samples.points)
+        self._last_values = (samples, expr.text, values)
+        return values
+
+    def derived_values(self, key: Hashable, samples: Samples,
+                       make: Callable[[], np.ndarray]) -> np.ndarray:
+        """Values computed from a reference at its own sample points, kept with the samples."""
+        values = samples.derived.get(key)
+        if values is None:
+            if len(samples.derived) >= MAX_DERIVED:
+                samples.derived.clear()
+            with np.errstate(all="ignore"):
+                values = samples.derived[key] = make()
+        return values
 
     def samples(self, ref: Expression, options: GradeOptions, names: tuple[str, ...],
                 deadline: float) -> Samples:
@@ -391,7 +446,7 @@ class Checker:
 
     def _draw(self, ref: Expression, options: GradeOptions, names: tuple[str, ...],
               deadline: float) -> Samples:
-        fn = self.compiled(ref, names)
+        fn = self._compiled_scaled(ref, names)
         chunks, values, scales, real_ok = [], [], [], []
         found = 0
         for round_ in range(ROUNDS):
@@ -457,35 +512,33 @@ class Checker:
                 f"the reference answer {ref.text!r} is undefined at every point tried",
                 field="reference",
             )
+        if ans.tokens is not None and ans.tokens == ref.tokens:
+            return Outcome(True)  # the reference as typed, and the reference is usable
         _check_deadline(deadline)
-        fn = self.compiled(ans, names)
-        with np.errstate(all="ignore"):
-            answer, _ = fn(samples.points)
-        r = samples.values
-        # An infinite intermediate (acoth(1) inside arg) says nothing about the noise of a
-        # finite value: it must not make the tolerance infinite, or any answer would pass.
-        noise = np.where(np.isfinite(samples.scale), samples.scale, 0.0)
-        floor_scale = np.maximum(np.abs(r), noise)
-        floor_scale = np.where(floor_scale == 0, 1.0, floor_scale)
+        answer = self.values_at(ans, samples)
+        points, r, floor_scale = samples.points, samples.values, samples.floor_scale
         undefined = ~np.isfinite(answer)
         if undefined.any():
-            points = samples.points[:, undefined]
-            if not (self._removable(ref, ans, names, points, options)
-                    or _overflow_only(ref, ans, names, points, exact, options, deadline)):
+            if not (self._removable(ref, ans, names, points[:, undefined], options)
+                    or _overflow_only(ref, ans, names, points[:, undefined], exact, options,
+                                      deadline)):
                 return Outcome(False, _feedback_undefined(ans, ref))
-        mask = ~undefined
-        close = _close(answer[mask], r[mask], floor_scale[mask], options)
+            mask = ~undefined
+            points, answer = points[:, mask], answer[mask]
+            r, floor_scale = r[mask], floor_scale[mask]
+        close = _close(answer, r, floor_scale, options)
         if not close.all():
             if exact:
-                failing = samples.points[:, mask][:, ~close]
+                failing = points[:, ~close]
                 if all(
-                    _mp_equal(ref, ans, _mp_point(names, failing[:, i]), deadline) is not False
+                    _mp_equal(ref, ans, _mp_point(names, failing[:, i]), deadline,
+                              self._mp) is not False
                     for i in range(min(failing.shape[1], 4))
                 ) and failing.shape[1] <= 4:
-                    return self._confirm(ref, ans, names, samples.points[:, mask], deadline)
-            return Outcome(False, _feedback_numeric(answer[mask], r[mask], ans, ref, options))
+                    return self._confirm(ref, ans, names, points, deadline)
+            return Outcome(False, _feedback_numeric(answer, r, ans, ref, options))
         if exact:
-            return self._confirm(ref, ans, names, samples.points[:, mask], deadline)
+            return self._confirm(ref, ans, names, points, deadline)
         return Outcome(True)
 
     def _removable(self, ref: Expression, ans: Expression, names: tuple[str, ...],
@@ -497,8 +550,8 @@ class Checker:
         for delta in (1e-6, -1e-6):
             shifted = points * (1 + delta) + delta
             with np.errstate(all="ignore"):
-                r, _ = ref_fn(shifted)
-                a, _ = ans_fn(shifted)
+                r = ref_fn(shifted)
+                a = ans_fn(shifted)
             ok = np.isfinite(r) & np.isfinite(a) & (
                 np.abs(a - r) <= 1e-4 * np.maximum(np.abs(r), 1.0)
             )
@@ -513,7 +566,8 @@ class Checker:
         order = np.argsort(np.abs(points).max(axis=0))  # moderate points first
         for i in order:
             _check_deadline(deadline)
-            verdict = _mp_equal(ref, ans, _mp_point(names, points[:, i]), deadline)
+            verdict = _mp_equal(ref, ans, _mp_point(names, points[:, i]), deadline,
+                                self._mp)
             if verdict is False:
                 return Outcome(False, None)
             if verdict is True:
@@ -605,18 +659,28 @@ def _mp_point(names: tuple[str, ...], column: np.ndarray) -> dict[str, Any]:
 
 
 def _mp_values(ref: Expression, ans: Expression, point: dict[str, Any], dps: int,
-               magnitudes: Magnitudes) -> tuple[Any, Any]:
+               magnitudes: Magnitudes, memo: _LRU | None) -> tuple[Any, Any]:
+    """Both values at `dps` digits; the reference's (and the magnitudes it met) are kept in
+    `memo`, since every answer to a question is confirmed at the same points."""
     with mpmath.workdps(dps):
         values = {k: +v for k, v in point.items()}
-        return (evaluate_mpmath(ref.node, values, magnitudes),
-                evaluate_mpmath(ans.node, values, magnitudes))
+        key = ("mp", ref.text, tuple(point.items()), dps)
+        cached = None if memo is None else memo.lookup(key)
+        if cached is None:
+            seen = Magnitudes()
+            cached = (evaluate_mpmath(ref.node, values, seen), seen.high, seen.low)
+            if memo is not None:
+                memo.put(key, cached)
+        r, high, low = cached
+        magnitudes.high, magnitudes.low = max(magnitudes.high, high), min(magnitudes.low, low)
+        return r, evaluate_mpmath(ans.node, values, magnitudes)
 
 
 MAX_DPS = 4000
 
 
 def _mp_equal(ref: Expression, ans: Expression, point: dict[str, Any],
-              deadline: float) -> bool | None:
+              deadline: float, memo: _LRU | None = None) -> bool | None:
     """Equal at `point` by high-precision evaluation; None when mpmath cannot tell.
 
     The precision grows with the spread of magnitudes met, so that a tiny exact term is resolved
@@ -628,7 +692,7 @@ def _mp_equal(ref: Expression, ans: Expression, point: dict[str, Any],
         while True:
             _check_deadline(deadline)
             magnitudes = Magnitudes()
-            r, a = _mp_values(ref, ans, point, 2 * dps, magnitudes)
+            r, a = _mp_values(ref, ans, point, 2 * dps, magnitudes, memo)
             needed = 40 + magnitudes.spread_digits
             if needed <= dps:
                 break
@@ -686,7 +750,7 @@ def _overflow_only(ref: Expression, ans: Expression, names: tuple[str, ...], poi
 
 
 def _compare_constants(ref: Expression, ans: Expression, options: GradeOptions,
-                       exact: bool, deadline: float) -> Outcome:
+                       exact: bool, deadline: float, memo: _LRU | None = None) -> Outcome:
     if exact and ref.rational and ans.rational:
         try:
             r = evaluate_exact(ref.node, {})
@@ -698,7 +762,7 @@ def _compare_constants(ref: Expression, ans: Expression, options: GradeOptions,
         except (NotExact, Undefined):
             pass
     if exact:
-        verdict = _mp_equal(ref, ans, {}, deadline)
+        verdict = _mp_equal(ref, ans, {}, deadline, memo)
         if verdict is not None:
             return Outcome(verdict)
         try:
@@ -730,7 +794,7 @@ def _compare_constants(ref: Expression, ans: Expression, options: GradeOptions,
 
 def _noise_scale(expr: Expression) -> float:
     """Largest operand of a sum or argument of a function in a constant expression."""
-    fn = compile_numpy(expr.node, {})
+    fn = compile_numpy_scaled(expr.node, {})
     with np.errstate(all="ignore"):
         _, scale = fn(np.zeros((0, 1), dtype=complex))
     value = float(scale[0])
@@ -774,8 +838,6 @@ def _close(a: np.ndarray, r: np.ndarray, floor_scale: np.ndarray,
            options: GradeOptions) -> np.ndarray:
     """|a - r| within tolerance, elementwise, as the contract defines it."""
     with np.errstate(all="ignore"):
-        both_inf = (a == r) & ~np.isfinite(r)
-        both_nan = np.isnan(a) & np.isnan(r)
         difference = np.abs(a - r)
         magnitude = np.abs(r)
         if options.explicit_tolerance:
@@ -787,6 +849,10 @@ def _close(a: np.ndarray, r: np.ndarray, floor_scale: np.ndarray,
                 ok |= difference <= options.absolute_tolerance * slack + 1e-15 * magnitude
         else:
             ok = difference <= DEFAULT_RELATIVE * magnitude + DEFAULT_ABSOLUTE_FLOOR * floor_scale
+        if ok.all():  # the usual case: no infinite or nan values to match up
+            return np.asarray(ok)
+        both_inf = (a == r) & ~np.isfinite(r)
+        both_nan = np.isnan(a) & np.isnan(r)
     return np.asarray(ok | both_inf | both_nan)
 
 

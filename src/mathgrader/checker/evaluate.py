@@ -28,12 +28,14 @@ __all__ = [
     "NotExact",
     "Undefined",
     "compile_numpy",
+    "compile_numpy_scaled",
     "evaluate_exact",
     "evaluate_mpmath",
 ]
 
 Array = np.ndarray
 NumpyFn = Callable[[Array], tuple[Array, Array]]
+ValueFn = Callable[[Array], Array]
 
 
 # The four operations, shared by the exact and the mpmath evaluators (^ differs: see each).
@@ -229,12 +231,20 @@ NUMPY_CONSTANTS: Mapping[str, complex] = {
 }
 
 
-def compile_numpy(node: ast.Node, names: Mapping[str, int]) -> NumpyFn:
-    """Compile a tree into a function of the sample matrix X (variables x points, complex).
+def compile_numpy(node: ast.Node, names: Mapping[str, int]) -> ValueFn:
+    """Compile a tree into a function of the sample matrix X (variables x points, complex) that
+    returns the values at those points.
 
-    The function returns the values and a per-point noise scale: the largest magnitude among the
-    operands of + and - and the arguments of functions. Rounding error is proportional to it, so
-    the absolute tolerance floor near zero is scaled by it.
+    Answers and rewrites only need values; the noise scale (`compile_numpy_scaled`) is worked
+    out for references, once per reference, and would triple the cost of every answer.
+    """
+    return _compile_value(node, names)
+
+
+def compile_numpy_scaled(node: ast.Node, names: Mapping[str, int]) -> NumpyFn:
+    """Like `compile_numpy`, and also a per-point noise scale: the largest magnitude among the
+    operands of + and - and the arguments of functions. Rounding error is proportional to it,
+    so the absolute tolerance floor near zero is scaled by it.
     """
     return _compile(node, names)
 
@@ -243,18 +253,19 @@ def _zeros_like_points(x: Array) -> Array:
     return np.zeros(x.shape[1], dtype=float)
 
 
+def _number(node: ast.Number) -> complex:
+    try:
+        return complex(float(node.value))
+    except OverflowError:  # 1e400: inf, as any overflow here, which mpmath then settles
+        return complex(math.inf)
+
+
 def _compile(node: ast.Node, names: Mapping[str, int]) -> NumpyFn:
     if isinstance(node, ast.Group):
         return _compile(node.inner, names)
-    if isinstance(node, ast.Number):
-        try:
-            value = complex(float(node.value))
-        except OverflowError:  # 1e400: inf, as any overflow here, which mpmath then settles
-            value = complex(math.inf)
+    if isinstance(node, ast.Number | ast.Constant):
+        value = _number(node) if isinstance(node, ast.Number) else NUMPY_CONSTANTS[node.name]
         return lambda x: (np.full(x.shape[1], value, dtype=complex), _zeros_like_points(x))
-    if isinstance(node, ast.Constant):
-        constant = NUMPY_CONSTANTS[node.name]
-        return lambda x: (np.full(x.shape[1], constant, dtype=complex), _zeros_like_points(x))
     if isinstance(node, ast.Name):
         index = names[node.name]
         return lambda x: (x[index], _zeros_like_points(x))
@@ -305,24 +316,8 @@ def _compile_binary(node: ast.Binary, names: Mapping[str, int]) -> NumpyFn:
     return binary
 
 
-def _integer_literal(node: ast.Node) -> int | None:
-    node = ast.strip_groups(node)
-    sign = 1
-    while isinstance(node, ast.Unary):
-        sign = -sign if node.op == "-" else sign
-        node = ast.strip_groups(node.operand)
-    if isinstance(node, ast.Number) and not node.is_decimal and node.value.denominator == 1:
-        value = sign * node.value.numerator
-        if abs(value) <= 10_000:
-            return value
-    return None
-
-
 def _compile_call(node: ast.Call, names: Mapping[str, int]) -> NumpyFn:
-    args = node.args
-    if len(args) == 1 and isinstance(args[0], ast.Sequence):
-        args = args[0].items
-    compiled = [_compile(a, names) for a in args]
+    compiled = [_compile(a, names) for a in _call_args(node)]
     impl = NUMPY_KIT[node.name]
 
     def call(x: Array) -> tuple[Array, Array]:
@@ -334,6 +329,62 @@ def _compile_call(node: ast.Call, names: Mapping[str, int]) -> NumpyFn:
         return np.asarray(impl(*values), dtype=complex), scale
 
     return call
+
+
+def _call_args(node: ast.Call) -> tuple[ast.Node, ...]:
+    args = node.args
+    if len(args) == 1 and isinstance(args[0], ast.Sequence):
+        return args[0].items  # gcd((a, b, c))
+    return args
+
+
+_NP_OPERATORS: Mapping[str, Callable[[Array, Array], Array]] = {
+    "+": np.add, "-": np.subtract, "*": np.multiply, "/": np.true_divide, "^": _np_power,
+}
+
+
+def _compile_value(node: ast.Node, names: Mapping[str, int]) -> ValueFn:
+    """Values only: one numpy operation per node, chosen when compiling."""
+    if isinstance(node, ast.Group):
+        return _compile_value(node.inner, names)
+    if isinstance(node, ast.Number | ast.Constant):
+        value = _number(node) if isinstance(node, ast.Number) else NUMPY_CONSTANTS[node.name]
+        return lambda x: np.full(x.shape[1], value, dtype=complex)
+    if isinstance(node, ast.Name):
+        index = names[node.name]
+        return lambda x: x[index]
+    if isinstance(node, ast.Unary):
+        inner = _compile_value(node.operand, names)
+        return inner if node.op == "+" else lambda x: -inner(x)
+    if isinstance(node, ast.Binary):
+        left = _compile_value(node.left, names)
+        exponent = _integer_literal(node.right) if node.op == "^" else None
+        if exponent is not None:  # as in _compile_binary
+            return lambda x: _cut_negative_real(left(x)) ** exponent
+        right = _compile_value(node.right, names)
+        op = _NP_OPERATORS[node.op]
+        return lambda x: op(left(x), right(x))
+    if isinstance(node, ast.Call):
+        impl = NUMPY_KIT[node.name]
+        args = [_compile_value(a, names) for a in _call_args(node)]
+        if len(args) == 1:
+            only = args[0]
+            return lambda x: np.asarray(impl(only(x)), dtype=complex)
+        return lambda x: np.asarray(impl(*[fn(x) for fn in args]), dtype=complex)
+    raise TypeError(f"cannot evaluate {type(node).__name__}")
+
+
+def _integer_literal(node: ast.Node) -> int | None:
+    node = ast.strip_groups(node)
+    sign = 1
+    while isinstance(node, ast.Unary):
+        sign = -sign if node.op == "-" else sign
+        node = ast.strip_groups(node.operand)
+    if isinstance(node, ast.Number) and not node.is_decimal and node.value.denominator == 1:
+        value = sign * node.value.numerator
+        if abs(value) <= 10_000:
+            return value
+    return None
 
 
 # ----------------------------------------------------------------------------------- exact kit

@@ -8,6 +8,7 @@ the seed, its name, its domain and the round, so adding a variable never moves t
 
 from __future__ import annotations
 
+import functools
 import math
 import zlib
 from fractions import Fraction
@@ -52,7 +53,19 @@ def _real_mixture(rng: np.random.Generator, n: int, round_: int) -> np.ndarray:
 
 
 def sample_variable(domain: Domain, name: str, n: int, seed: int, round_: int) -> np.ndarray:
-    """`n` complex sample values of one variable for the given sampling round."""
+    """`n` complex sample values of one variable for the given sampling round (read-only: the
+    same draws serve every reference that has this variable)."""
+    return _sample_variable(domain, name, n, seed, round_)
+
+
+@functools.lru_cache(maxsize=512)
+def _sample_variable(domain: Domain, name: str, n: int, seed: int, round_: int) -> np.ndarray:
+    values = _draw_variable(domain, name, n, seed, round_)
+    values.flags.writeable = False
+    return values
+
+
+def _draw_variable(domain: Domain, name: str, n: int, seed: int, round_: int) -> np.ndarray:
     rng = _rng(seed, name, domain, round_)
     if isinstance(domain, tuple):
         low, high = domain
@@ -142,11 +155,22 @@ def lattice_points(names: tuple[str, ...], domains: dict[str, Domain], seed: int
 
     Principal powers of negative bases are real only at special exponents (at n = -3/2,
     ((n+1)^(1/(n+1)))^(n+2) is 4): random reals never land there, a lattice of simple
-    fractions does. Returns variables x points, complex.
+    fractions does. Returns variables x points, complex, read-only.
     """
-    axes = [_lattice_values(domains[name]) for name in names]
+    return _lattice_points(tuple(domains[name] for name in names), seed)
+
+
+@functools.lru_cache(maxsize=256)
+def _lattice_points(domains: tuple[Domain, ...], seed: int) -> np.ndarray:
+    grid = _lattice_grid(domains, seed)
+    grid.flags.writeable = False
+    return grid
+
+
+def _lattice_grid(domains: tuple[Domain, ...], seed: int) -> np.ndarray:
+    axes = [_lattice_values(domain) for domain in domains]
     if any(len(axis) == 0 for axis in axes):
-        return np.zeros((len(names), 0), dtype=complex)
+        return np.zeros((len(domains), 0), dtype=complex)
     total = int(np.prod([len(axis) for axis in axes], dtype=float))
     if total <= _LATTICE_CAP:
         grid = np.meshgrid(*axes, indexing="ij")

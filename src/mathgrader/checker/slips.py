@@ -47,7 +47,7 @@ def find_slip(checker: Checker, ref: Expression, learner: Expression, options: G
         names = tuple(sorted(ref.names | learner.names))
         samples = checker.samples(ref, options, names, deadline) if names else None
         for message, candidate in candidates:
-            if samples is not None and _ruled_out(checker, candidate, samples):
+            if samples is not None and _ruled_out(checker, ref, candidate, samples):
                 continue
             if _equal(checker, candidate, options, deadline):
                 return message
@@ -65,7 +65,23 @@ def _equal(checker: Checker, pair: tuple[Expression, Expression], options: Grade
         return False
 
 
-def _ruled_out(checker: Checker, pair: tuple[Expression, Expression], samples: Samples) -> bool:
+def _values(checker: Checker, ref: Expression, expr: Expression, samples: Samples) -> np.ndarray:
+    """`expr` at the reference's sample points. The reference's own values and those of its
+    rewrites are kept with the samples (every wrong answer to the question tries the same
+    rewrites); the answer's come from the comparison that just failed."""
+    if expr is ref:
+        return samples.values
+    if "\x00" not in expr.text:  # the answer itself
+        return checker.values_at(expr, samples)
+    evaluate = lambda: checker.compiled(expr, samples.names)(samples.points)  # noqa: E731
+    if expr.text.startswith(ref.text + "\x00"):
+        return checker.derived_values(expr.text, samples, evaluate)
+    with np.errstate(all="ignore"):
+        return evaluate()  # a rewrite of this answer: used once
+
+
+def _ruled_out(checker: Checker, ref: Expression, pair: tuple[Expression, Expression],
+               samples: Samples) -> bool:
     """Whether the pair clearly differs at the reference's sample points.
 
     A full comparison costs exact or multi-precision work; most candidate rewrites are far off,
@@ -74,10 +90,9 @@ def _ruled_out(checker: Checker, pair: tuple[Expression, Expression], samples: S
     loose tolerance: a pair this lets through still gets the full comparison, so a slip is
     never reported on the prefilter's word, only missed if the prefilter were wrong.
     """
-    names = samples.names
     with np.errstate(all="ignore"):
-        r, _ = checker.compiled(pair[0], names)(samples.points)
-        a, _ = checker.compiled(pair[1], names)(samples.points)
+        r = _values(checker, ref, pair[0], samples)
+        a = _values(checker, ref, pair[1], samples)
         size = np.abs(r)
         ok = np.isfinite(r) & np.isfinite(a) & (np.abs(r.imag) <= 1e-9 * np.maximum(size, 1.0))
         if int(ok.sum()) < 2:
@@ -95,9 +110,8 @@ def _numeric_slip(checker: Checker, ref: Expression, learner: Expression,
     samples = checker.samples(ref, options, names, deadline)
     if samples.values.size < 2:
         return None
-    fn = checker.compiled(learner, names)
+    a = checker.values_at(learner, samples)
     with np.errstate(all="ignore"):
-        a, _ = fn(samples.points)
         r = samples.values
         ok = np.isfinite(a) & np.isfinite(r)
         a, r = a[ok], r[ok]
@@ -135,8 +149,8 @@ def _constant_slip(ref: Expression, learner: Expression) -> str | None:
 
     with np.errstate(all="ignore"):
         empty = np.zeros((0, 1), dtype=complex)
-        r = complex(compile_numpy(ref.node, {})(empty)[0][0])
-        a = complex(compile_numpy(learner.node, {})(empty)[0][0])
+        r = complex(compile_numpy(ref.node, {})(empty)[0])
+        a = complex(compile_numpy(learner.node, {})(empty)[0])
     if np.isfinite(r) and abs(r) > 1e-12 and abs(a + r) <= 1e-9 * abs(r):
         return SIGN
     return None
@@ -160,12 +174,23 @@ def _rewrites(checker: Checker, ref: Expression, learner: Expression
         node = _map_calls(learner.node, TRIG, lambda call: dataclasses.replace(
             call, args=(ast.Call(call.start, call.end, "rad", call.args, call.name_end),)))
         candidates.append((DEGREES, (ref, derived("radians", node, learner))))
-    terms = _terms(ref.node)
-    if len(terms) >= 2:
-        for i, term in enumerate(terms):
-            node = ast.Binary(ref.node.start, ref.node.end, "-", ref.node, term)
-            candidates.append((MISSING_TERM, (derived(f"without-{i}", node, ref), learner)))
+    for without in checker.cached(("without-a-term", ref.text), lambda: _without_a_term(ref)):
+        candidates.append((MISSING_TERM, (without, learner)))
     return candidates
+
+
+def _without_a_term(ref: Expression) -> list[Expression]:
+    """The reference with each of its terms left out in turn (when it has two or more)."""
+    from .equivalence import Expression
+
+    terms = _terms(ref.node)
+    if len(terms) < 2:
+        return []
+    return [
+        Expression.from_node(f"{ref.text}\x00without-{i}",
+                             ast.Binary(ref.node.start, ref.node.end, "-", ref.node, term))
+        for i, term in enumerate(terms)
+    ]
 
 
 def _calculus_slip(checker: Checker, ref: Expression, learner: Expression,
@@ -181,13 +206,17 @@ def _calculus_slip(checker: Checker, ref: Expression, learner: Expression,
     if x.shape[1] < 4:
         return None
     ref_fn, ans_fn = checker.compiled(ref, names), checker.compiled(learner, names)
-    step = 1e-5 * (1 + np.abs(x))
+    step = checker.derived_values("step", samples, lambda: 1e-5 * (1 + np.abs(x)))
+    above = checker.derived_values("x+step", samples, lambda: x + step)
+    below = checker.derived_values("x-step", samples, lambda: x - step)
+    width = 2 * step[0]
+    ref_slope = checker.derived_values(
+        "slope", samples, lambda: (ref_fn(above) - ref_fn(below)) / width)
+    answer = checker.values_at(learner, samples)
     with np.errstate(all="ignore"):
-        answer, _ = ans_fn(x)
-        ref_slope = (ref_fn(x + step)[0] - ref_fn(x - step)[0]) / (2 * step[0])
         if _mostly_close(answer, ref_slope):
             return DERIVATIVE
-        answer_slope = (ans_fn(x + step)[0] - ans_fn(x - step)[0]) / (2 * step[0])
+        answer_slope = (ans_fn(above) - ans_fn(below)) / width
         if _mostly_close(answer_slope, samples.values):
             return ANTIDERIVATIVE
     return None
