@@ -8,6 +8,7 @@ reference) and comparing again with the same checker, so "equal up to the slip" 
 
 from __future__ import annotations
 
+import cmath
 import dataclasses
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -111,8 +112,17 @@ def _numeric_slip(checker: Checker, ref: Expression, learner: Expression,
     if samples.values.size < 2:
         return None
     a = checker.values_at(learner, samples)
+    largest = checker.derived_values(
+        "largest", samples, lambda: np.array(max(float(np.abs(samples.values).max()), 1.0)))
+    if _no_numeric_slip(a, samples.values, float(largest)):
+        return None
+    return _sign_factor_offset(a, samples.values)
+
+
+def _sign_factor_offset(a: np.ndarray, r: np.ndarray) -> str | None:
+    """The answer's values `a` against the reference's `r`: the opposite sign, a constant
+    factor or a constant offset at every point where both are finite."""
     with np.errstate(all="ignore"):
-        r = samples.values
         ok = np.isfinite(a) & np.isfinite(r)
         a, r = a[ok], r[ok]
         if a.size < 2:
@@ -132,6 +142,27 @@ def _numeric_slip(checker: Checker, ref: Expression, learner: Expression,
         ):
             return OFFSET
     return None
+
+
+def _no_numeric_slip(a: np.ndarray, r: np.ndarray, largest: float) -> bool:
+    """Whether the first two points where both are finite already rule out a sign, a factor and
+    an offset (`_sign_factor_offset` needs each at every point). Most wrong answers are none:
+    two points in plain Python settle them without the vector tests. `largest` bounds the
+    offset test's scale from above, so a pair this rules out the full test rules out too."""
+    pair = [(x, y) for x, y in zip(a[:8].tolist(), r[:8].tolist(), strict=True)
+            if cmath.isfinite(x) and cmath.isfinite(y)][:2]
+    if len(pair) < 2:
+        return False
+    (a0, r0), (a1, r1) = pair
+    if abs(r0) <= 1e-9 or abs(r1) <= 1e-9:
+        return False  # the sign and factor tests skip such points: leave it to them
+    d0, d1 = a0 - r0, a1 - r1
+    if abs(d1 - d0) <= 1e-9 * largest + 1e-6 * abs(d0):
+        return False  # may be an offset
+    if abs(a0 + r0) <= 1e-6 * abs(r0) and abs(a1 + r1) <= 1e-6 * abs(r1):
+        return False  # may be the opposite sign
+    q0, q1 = a0 / r0, a1 / r1
+    return abs(q1 - q0) > 1e-6 * abs(q0) or abs(q0 - 1) <= 1e-6
 
 
 def extra_variables(ref: Expression, learner: Expression) -> str | None:

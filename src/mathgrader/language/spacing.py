@@ -28,6 +28,7 @@ def _pattern() -> re.Pattern[str]:
     return re.compile(f"(?:{terminals['NUMBER']})|(?:{terminals['NAME']})|[^ \\t\\r\\n]")
 
 
+@functools.lru_cache(maxsize=4096)  # a check asks for its answer's key twice
 def token_key(text: str) -> str | None:
     """The tokens of `text` joined by a separator, or None for text outside printable ASCII and
     for text too long to parse (spaces count towards the length limit, so they matter there).
