@@ -318,7 +318,7 @@ def machine() -> dict[str, Any]:
         "sympy": sympy.__version__,
         "mathgrader": mathgrader.__version__,
         "git_commit": _git("rev-parse", "HEAD"),
-        "git_dirty": bool(_git("status", "--porcelain", "--", "src")),
+        "git_dirty": bool(_git("status", "--porcelain", "--", str(HERE.parent / "src"))),
     }
 
 
@@ -509,8 +509,8 @@ def chart(results: dict[str, Any], path: Path) -> bool:
 # Phases nest (the numeric slips and the confirmation call compare-level helpers), so shares
 # do not add up to 100%.
 PHASES = [
-    ("parse the answer (Lark LALR + token checks)", "parser.py", "parse_tree"),
-    ("  of which Lark's LALR parser", "lalr_parser.py", "parse"),
+    ("parse the answer (grammar + token checks)", "parser.py", "parse_tree"),
+    ("  of which the grammar's LALR tables", "lalr.py", "parse"),
     ("  of which lexing", "parser.py", "_tokens"),
     ("compare with the reference", "equivalence.py", "compare"),
     ("  exact rational functions (Fractions)", "equivalence.py", "_compare_rational"),
