@@ -9,6 +9,7 @@ and records the magnitudes it met, so callers can choose a precision that surviv
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Callable, Mapping
@@ -650,12 +651,14 @@ class Magnitudes:
         self.low = 0
 
     def see(self, value: Any, *, exact_term: bool) -> None:
-        if value == 0 or not mpmath.isfinite(value):
+        """Record a finite value (zero says nothing about magnitudes)."""
+        bits = _magnitude(value)
+        if bits is None:
             return
-        bits = int(mpmath.mag(value))
-        self.high = max(self.high, bits)
-        if exact_term:
-            self.low = min(self.low, bits)
+        if bits > self.high:
+            self.high = bits
+        if exact_term and bits < self.low:
+            self.low = bits
 
     @property
     def spread_digits(self) -> int:
@@ -664,6 +667,39 @@ class Magnitudes:
     @property
     def high_digits(self) -> int:
         return int(self.high * 0.30103) + 1
+
+
+_FZERO = mpmath.libmp.fzero
+
+
+def _is_finite(value: Any) -> bool:
+    """`mpmath.isfinite`, read straight off the number's parts for mpf and mpc: a special value
+    (inf, nan) is the only kind with a zero mantissa that is not zero itself."""
+    parts = getattr(value, "_mpf_", None)
+    if parts is not None:
+        return bool(parts[1]) or parts == _FZERO
+    pair = getattr(value, "_mpc_", None)
+    if pair is not None:
+        return all(bool(part[1]) or part == _FZERO for part in pair)
+    return bool(mpmath.isfinite(value))
+
+
+def _magnitude(value: Any) -> int | None:
+    """`mpmath.mag` of a finite value, None for zero; read off the parts as `mag` does."""
+    parts = getattr(value, "_mpf_", None)
+    if parts is not None:
+        return parts[2] + parts[3] if parts[1] else None
+    pair = getattr(value, "_mpc_", None)
+    if pair is not None:
+        real, imag = pair
+        if not real[1]:
+            return imag[2] + imag[3] if imag[1] else None
+        if not imag[1]:
+            return real[2] + real[3]
+        return 1 + max(real[2] + real[3], imag[2] + imag[3])
+    if value == 0:
+        return None
+    return int(mpmath.mag(value))
 
 
 def evaluate_mpmath(
@@ -708,9 +744,10 @@ def evaluate_mpmath(
             raise Undefined from None
     else:
         raise NotExact
-    if isinstance(result, mpmath.mpc) and result.imag == 0:
+    pair = getattr(result, "_mpc_", None)
+    if pair is not None and pair[1] == _FZERO:
         result = result.real
-    if not mpmath.isfinite(result):
+    if not _is_finite(result):
         raise Undefined
     if magnitudes is not None:
         magnitudes.see(result, exact_term=_exact_term(node, result, evaluated_args))
@@ -732,4 +769,11 @@ def _exact_term(node: ast.Node, result: Any, args: list[Any]) -> bool:
     if node.name not in _CAN_CANCEL:
         return True
     largest = max((abs(a) for a in args), default=0)
-    return bool(abs(result) > largest * mpmath.mpf(10) ** (20 - mpmath.mp.dps))
+    return bool(abs(result) > largest * _noise_factor(mpmath.mp.dps))
+
+
+@functools.lru_cache(maxsize=64)
+def _noise_factor(dps: int) -> Any:
+    """10^(20 - dps): how far below its arguments a result is rounding noise at `dps` digits."""
+    with mpmath.workdps(dps):
+        return mpmath.mpf(10) ** (20 - dps)

@@ -1,0 +1,30 @@
+"""The mpmath evaluator reads magnitudes and finiteness straight off mpf/mpc parts: it must
+agree with mpmath's own `mag` and `isfinite` on every kind of number it can meet."""
+
+from __future__ import annotations
+
+import mpmath
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from mathgrader.checker.evaluate import _is_finite, _magnitude
+
+_SPECIAL = [mpmath.mpf(0), mpmath.inf, -mpmath.inf, mpmath.nan]
+_REALS = st.one_of(
+    st.sampled_from(_SPECIAL),
+    st.floats(allow_nan=False, allow_infinity=False).map(mpmath.mpf),
+    st.tuples(st.integers(-10**30, 10**30), st.integers(-3000, 3000)).map(
+        lambda pair: mpmath.mpf(pair[0]) * mpmath.mpf(2) ** pair[1]),
+)
+_NUMBERS = st.one_of(_REALS, st.tuples(_REALS, _REALS).map(lambda pair: mpmath.mpc(*pair)),
+                     st.integers(-10**20, 10**20))
+
+
+@given(_NUMBERS, st.sampled_from([15, 50, 300]))
+@settings(max_examples=500, deadline=None)
+def test_parts_agree_with_mpmath(value: object, dps: int) -> None:
+    with mpmath.workdps(dps):
+        assert _is_finite(value) == mpmath.isfinite(value), value
+        if mpmath.isfinite(value):
+            expected = None if value == 0 else int(mpmath.mag(value))
+            assert _magnitude(value) == expected, value
