@@ -15,7 +15,6 @@ import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
-from importlib import resources
 from pathlib import Path
 from typing import cast
 
@@ -87,7 +86,9 @@ class ParsedInput:
 
 
 def _grammar_text() -> str:
-    packaged = resources.files("mathgrader.language").joinpath("mathgrader.lark")
+    # The wheel installs the grammar beside this module (pyproject's force-include); a plain
+    # path, since importlib.resources costs a cold start more than reading the file.
+    packaged = Path(__file__).with_name("mathgrader.lark")
     if packaged.is_file():
         return packaged.read_text(encoding="utf-8")
     # An editable checkout: the grammar lives in the top-level grammar/ folder.
