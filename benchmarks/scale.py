@@ -1,6 +1,6 @@
 """Scale: grade-batch throughput per worker count, cold start, and memory over a long batch.
 
-Three measurements, each against a baseline timed in the same run (the machine is shared):
+Four measurements, each against a baseline timed in the same run (the machine is shared):
 
 - scaling: `mathgrader grade-batch --workers W` (W = 1 .. cores) with the local engine and with
   `--engine dask` (a Dask LocalCluster), on two workloads: `realistic`, the realistic batch
@@ -10,6 +10,10 @@ Three measurements, each against a baseline timed in the same run (the machine i
   efficiency rate_W / (W * rate_1), the baseline being the same engine on one worker. Each run is
   a fresh subprocess, so startup is included; a run on a tiny file gives each engine's fixed
   cost, and the "net" figures subtract it.
+- timeline: where the wall time of one realistic `grade-batch` run goes, per worker count:
+  when the fork server and the workers start and the first and last result lines come out,
+  and each process's CPU time and run-queue wait (from /proc/PID/schedstat: the time it was
+  runnable while other processes had the cores, which tells a busy machine from a slow run).
 - cold start: wall time of `mathgrader preview EXPR` and `mathgrader check REF ANS` as
   subprocesses (median of `--repeats`), against `python -c pass` and `python -c "import
   mathgrader"` in the same run.
@@ -292,6 +296,98 @@ def memory(lines: list[str], total: int, workers: int, interval: float) -> dict[
     }
 
 
+# ------------------------------------------------------------------------------------- timeline
+
+def _sched(pid: int) -> tuple[float, float] | None:
+    """Seconds on a CPU and seconds waiting for one (run queue), over all threads of pid."""
+    run = wait = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            fields = Path(f"/proc/{pid}/task/{tid}/schedstat").read_text().split()
+            run, wait = run + int(fields[0]), wait + int(fields[1])
+    except (OSError, ValueError, IndexError):
+        return None
+    return run / 1e9, wait / 1e9
+
+
+def _role(pid: int, parent: int) -> str:
+    """What a process of a grade-batch run is; workers are children of the fork server."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return "other"
+    if pid == parent:
+        return "parent"
+    if b"resource_tracker" in cmdline:
+        return "resource tracker"
+    if b"forkserver" not in cmdline:
+        return "other"
+    ppid = int(stat[stat.rindex(")") + 2:].split()[1])
+    return "fork server" if ppid == parent else "worker"
+
+
+def _stamp_lines(stdout: Any, start: float, stamps: dict[str, Any]) -> None:
+    """Read a run's output, noting when its first and last lines came out."""
+    while block := stdout.read1(1 << 16):
+        now = time.perf_counter() - start
+        stamps.setdefault("first_line_s", now)
+        stamps["last_line_s"] = now
+        stamps["lines_out"] += block.count(b"\n")
+
+
+def timeline(data: Path, lines: int, max_workers: int, interval: float) -> dict[str, Any]:
+    """Where the wall time of one `grade-batch` run goes, per worker count.
+
+    The run writes to a pipe read here, so the first and last result lines are time-stamped;
+    every `interval` seconds /proc gives each process of the tree (parent, fork server,
+    workers) its start, CPU time and run-queue wait (time it was runnable but another process
+    had the core: what a busy machine adds). Times are from the start of the command.
+    """
+    out: dict[str, Any] = {"lines": lines, "interval_s": interval, "runs": {}}
+    for workers in range(1, max_workers + 1):
+        cmd = [MATHGRADER, "grade-batch", "--workers", str(workers), str(data)]
+        start = time.perf_counter()
+        proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        stamps: dict[str, Any] = {"lines_out": 0}
+        reader = threading.Thread(target=_stamp_lines, args=(proc.stdout, start, stamps),
+                                  daemon=True)
+        reader.start()
+        procs: dict[int, dict[str, Any]] = {}
+        while True:
+            done, status, _ = os.wait4(proc.pid, os.WNOHANG)
+            if done:
+                break
+            now = time.perf_counter() - start
+            for pid in [proc.pid, *_descendants(proc.pid)]:
+                sched = _sched(pid)
+                if sched is None:
+                    continue
+                if pid not in procs:
+                    procs[pid] = {"role": "other", "seen_s": now}
+                if procs[pid]["role"] == "other":  # a child is "other" until it has exec'd
+                    procs[pid]["role"] = _role(pid, proc.pid)
+                procs[pid].update(cpu_s=sched[0], runqueue_s=sched[1], last_s=now)
+            time.sleep(interval)
+        wall = time.perf_counter() - start
+        reader.join(timeout=5)
+        roles: dict[str, dict[str, Any]] = {}
+        for p in procs.values():
+            r = roles.setdefault(p["role"], {"count": 0, "seen_s": [], "cpu_s": 0.0,
+                                             "runqueue_s": 0.0})
+            r["count"] += 1
+            r["seen_s"].append(round(p["seen_s"], 3))
+            r["cpu_s"] += p["cpu_s"]
+            r["runqueue_s"] += p["runqueue_s"]
+        out["runs"][str(workers)] = {
+            "command": shlex.join(cmd), "exit": os.waitstatus_to_exitcode(status),
+            "wall_s": wall, **stamps, "roles": roles,
+            "load_average": os.getloadavg()[0],
+        }
+        print(f"  timeline w={workers}: {wall:.2f} s", file=sys.stderr)
+    return out
+
+
 # ------------------------------------------------------------------------------------ reporting
 
 def tables(results: dict[str, Any]) -> str:
@@ -344,6 +440,26 @@ def tables(results: dict[str, Any]) -> str:
                 f"parent "
                 f"{mem['steady_parent_growth_kib'] / 1024:+.1f} MiB, workers "
                 f"{mem['steady_children_growth_kib'] / 1024:+.1f} MiB", ""]
+    tl = results.get("timeline")
+    if tl:
+        out += [f"Where the time goes: one run of `grade-batch` per worker count on "
+                f"{tl['lines']:,} realistic lines, seconds from the command's start; CPU and "
+                "run-queue wait (runnable, but the core was busy) summed per role:", "",
+                "| workers | wall | fork server up | workers forked | first line out | last line "
+                "out | CPU parent | CPU fork server | CPU workers | run-queue wait | load |",
+                "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        for w, r in tl["runs"].items():
+            roles = r["roles"]
+            empty = {"seen_s": [], "cpu_s": 0.0}
+            fs, wk = roles.get("fork server", empty), roles.get("worker", empty)
+            wait = sum(role["runqueue_s"] for role in roles.values())
+            out.append(
+                f"| {w} | {r['wall_s']:.2f} | {min(fs['seen_s'], default=0):.2f} | "
+                f"{', '.join(f'{t:.2f}' for t in sorted(wk['seen_s']))} | "
+                f"{r.get('first_line_s', 0):.2f} | {r.get('last_line_s', 0):.2f} | "
+                f"{roles.get('parent', empty)['cpu_s']:.2f} | {fs['cpu_s']:.2f} | "
+                f"{wk['cpu_s']:.2f} | {wait:.2f} | {r['load_average']:.1f} |")
+        out.append("")
     aims = results.get("aims", {}).get("met")
     if aims:
         out.append("Aims: " + ", ".join(f"{k} {'met' if v else 'NOT met'}"
@@ -356,6 +472,8 @@ def chart(results: dict[str, Any], path: Path) -> bool:
     if plt is None:
         return False
     panels = [k for k in ("scaling", "cold_start", "memory") if results.get(k)]
+    if not panels:
+        return False
     styles = {"realistic": "-", "distinct": ":"}
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.5), squeeze=False)
     for ax, panel in zip(axes[0], panels, strict=True):
@@ -424,8 +542,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="lines in the memory run (default 1,000,000; --quick: 30,000; 0 "
                              "skips it)")
     parser.add_argument("--memory-workers", type=int, default=2)
-    parser.add_argument("--only", default="scaling,cold,memory",
-                        help="comma-separated subset of scaling,cold,memory")
+    parser.add_argument("--only", default="scaling,timeline,cold,memory",
+                        help="comma-separated subset of scaling,timeline,cold,memory")
     parser.add_argument("--seed", type=int, default=DEFAULT_SEED)
     parser.add_argument("--out", type=Path, default=RESULTS)
     args = parser.parse_args(argv)
@@ -476,6 +594,12 @@ def main(argv: list[str] | None = None) -> int:
                         if rows["2"]["net_efficiency"] is not None:
                             met[f"{engine} {workload} net efficiency 1->2"] = (
                                 rows["2"]["net_efficiency"] >= AIM_EFFICIENCY)
+        if "timeline" in only:
+            data = Path(tmp) / "timeline.jsonl"
+            _write_repeated(data, base_lines, lines)
+            print(f"timeline: {lines:,} realistic lines, workers 1..{args.workers}",
+                  file=sys.stderr)
+            results["timeline"] = timeline(data, lines, args.workers, 0.005)
     if "cold" in only:
         print(f"cold start: {cold_repeats} runs per command", file=sys.stderr)
         results["cold_start"] = cold_start(cold_repeats)

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import pytest
 
 from mathgrader.batch.pool import (
+    CHUNK_SECONDS,
+    MAX_CHUNK_LINES,
+    MIN_CHUNK_LINES,
     BatchError,
     Task,
     WorkerPool,
@@ -16,6 +20,7 @@ from mathgrader.batch.pool import (
     load_grade_fn,
     result_line,
     soft_timer,
+    start_fork_server,
 )
 
 
@@ -182,3 +187,64 @@ def test_pool_used_directly() -> None:
     assert sorted(t.seq for t, _, _ in finished) == list(range(10))
     assert {v for _, v, _ in finished} == {"correct"}
     assert len(pids) == 2
+
+
+def _pid_task(seq: int, home: int | None) -> Task:
+    text = json.dumps({"id": seq, "reference": "x", "answer": "x", "do": "pid"})
+    return Task(seq, seq + 1, text, nbytes=len(text), home=home)
+
+
+def _graded_by(pool: WorkerPool, tasks: list[Task]) -> dict[int, int]:
+    """seq -> pid of the worker that graded it, once every worker is ready to take work."""
+    deadline = time.monotonic() + 30
+    while not all(w.ready for w in pool._workers) and time.monotonic() < deadline:
+        pool.step(timeout=0.05)
+    for task in tasks:
+        pool.submit(task)
+    graders: dict[int, int] = {}
+    while pool.pending:
+        for task, _, line in pool.step(timeout=5.0):
+            graders[task.seq] = int(json.loads(line)["feedback"])
+    return graders
+
+
+@pytest.mark.slow
+def test_tasks_with_the_same_home_go_to_the_same_worker() -> None:
+    with WorkerPool("batch_fns:scripted", workers=2, timeout=5.0) as pool:
+        graders = _graded_by(pool, [_pid_task(seq, home=seq % 2) for seq in range(40)])
+    assert len({graders[seq] for seq in range(0, 40, 2)}) == 1
+    assert len({graders[seq] for seq in range(1, 40, 2)}) == 1
+    assert graders[0] != graders[1]
+
+
+@pytest.mark.slow
+def test_a_worker_with_nothing_of_its_own_takes_work_from_another() -> None:
+    with WorkerPool("batch_fns:scripted", workers=2, timeout=5.0) as pool:
+        graders = _graded_by(pool, [_pid_task(seq, home=0) for seq in range(40)])
+    assert sorted(graders) == list(range(40))
+    assert len(set(graders.values())) == 2
+
+
+def test_chunks_grow_for_cheap_lines_and_keep_a_floor_for_costly_ones() -> None:
+    pool = WorkerPool("batch_fns:scripted", workers=1)
+    assert pool._chunk_limit() == MIN_CHUNK_LINES  # nothing timed yet
+    pool._line_seconds = 1e-5
+    assert pool._chunk_limit() == MAX_CHUNK_LINES
+    pool._line_seconds = CHUNK_SECONDS / 100.5
+    assert pool._chunk_limit() == 100
+    pool._line_seconds = 1.0
+    assert pool._chunk_limit() == MIN_CHUNK_LINES
+    fixed = WorkerPool("batch_fns:scripted", workers=1, chunk_size=3)
+    fixed._line_seconds = 1e-5
+    assert fixed._chunk_limit() == 3
+    pool.close()
+    fixed.close()
+
+
+@pytest.mark.slow
+def test_a_fork_server_started_early_serves_the_pool() -> None:
+    assert start_fork_server("batch_fns:scripted")
+    assert start_fork_server("batch_fns:scripted")  # already running: nothing more to do
+    with WorkerPool("batch_fns:scripted", workers=1, timeout=5.0) as pool:
+        graders = _graded_by(pool, [_pid_task(0, home=None)])
+    assert list(graders) == [0]

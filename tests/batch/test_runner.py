@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from mathgrader.batch import BatchError, BatchInputError, BatchStats, run_batch
+from mathgrader.batch.runner import _home_of_text
 from mathgrader.errors import ConfigError
 
 pytestmark = pytest.mark.slow  # every test here starts worker processes
@@ -391,3 +392,36 @@ def test_worker_that_cannot_load_the_grading_function_stops_the_run() -> None:
     with pytest.raises(BatchError, match="refuses to load in a worker"):
         run([line(0)], grade_fn="batch_fns_parent_only:grade")
     assert multiprocessing.active_children() == []
+
+
+# -- routing: repeated answers go to one worker --------------------------------------------
+
+SAME_HOME_PAIRS = [
+    ('{"id": 1, "reference": "x", "answer": "2*x"}',
+     '{"id": 2, "reference": "x", "answer": "2*x"}'),
+    ('{"id": 1, "answer": "a\\"b", "reference": "x"}',
+     '{"answer": "a\\"b", "id": 9, "reference": "x"}'),
+    ('{"id": "q", "question": "quiz/q1", "answer": "3"}',
+     '{"id": "r", "question": "quiz/q1", "answer": "3"}'),
+]
+OTHER_HOME_PAIRS = [
+    ('{"reference": "x", "answer": "2*x"}', '{"reference": "x", "answer": "x*2"}'),
+    ('{"reference": "x", "answer": "1"}', '{"reference": "y", "answer": "1"}'),
+    ('{"question": "quiz/q1", "answer": "3"}', '{"question": "quiz/q2", "answer": "3"}'),
+]
+
+
+@pytest.mark.parametrize(("a", "b"), SAME_HOME_PAIRS, ids=[a for a, _ in SAME_HOME_PAIRS])
+def test_lines_graded_alike_share_a_home(a: str, b: str) -> None:
+    assert _home_of_text(a) is not None
+    assert _home_of_text(a) == _home_of_text(b)
+
+
+@pytest.mark.parametrize(("a", "b"), OTHER_HOME_PAIRS, ids=[a for a, _ in OTHER_HOME_PAIRS])
+def test_lines_graded_differently_get_different_homes(a: str, b: str) -> None:
+    assert _home_of_text(a) != _home_of_text(b)
+
+
+@pytest.mark.parametrize("text", ["{oops", '{"id": 1}', "[1, 2]", '{"answer": 3}'])
+def test_lines_without_graded_fields_have_no_home(text: str) -> None:
+    assert _home_of_text(text) is None

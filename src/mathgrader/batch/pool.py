@@ -65,23 +65,34 @@ __all__ = [
     "preload_modules",
     "result_line",
     "soft_timer",
+    "start_fork_server",
 ]
 
 DEFAULT_GRADE_FN = "mathgrader.checker.grade:grade_item"
 DEFAULT_TIMEOUT = 2.0
+# Lines per chunk until a line has been timed, and always for costly lines; chunks of cheap
+# lines grow from there (see CHUNK_SECONDS) unless a caller fixes `chunk_size`.
 DEFAULT_CHUNK_SIZE = 32
 # Address space per worker. A warm worker maps ~260 MB (numpy and its OpenBLAS, SymPy, a 64 MB
 # malloc arena for its watchdog thread) of which ~60 MB is resident, and the heaviest checks we
 # know add tens of MB; the limit counts reserved mappings too, so it leaves a wide margin.
 DEFAULT_MEMORY_LIMIT = 2048 * 1024 * 1024
-# A chunk is cut short once its lines reach this many bytes, so that it stays small enough to be
-# queued in a worker's pipe (see PIPE_BUDGET) and a long line does not drag many others along.
-CHUNK_BYTES = 8 * 1024
-# Bytes we allow to sit unread in a busy worker's task pipe. Pipes hold at least 16 KiB on Linux and
-# macOS, so a send within this budget never blocks: a blocked send to a worker stuck in C code
-# would stop the parent from enforcing anyone's deadline. Larger chunks wait for an idle worker,
-# which is blocked in recv() and drains the pipe.
-PIPE_BUDGET = 16 * 1024
+# Chunks of cheap lines grow until they hold about this much grading: a worker then has work
+# queued for longer than the parent takes to come back to it, even on a busy machine, and the
+# parent's work per chunk (a pickle, a write, a wake-up) is spread over many lines. Chunks of
+# costly lines keep MIN_CHUNK_LINES, so that the workers stay balanced and one chunk does not
+# hold back the ordered output for long.
+CHUNK_SECONDS = 0.01
+MIN_CHUNK_LINES, MAX_CHUNK_LINES = DEFAULT_CHUNK_SIZE, 256
+# Bytes we allow to sit unread in a busy worker's task pipe, so that a send within this budget
+# never blocks (a blocked send to a worker stuck in C code would stop the parent from enforcing
+# anyone's deadline): on Linux half the capacity of the task pipe, which is enlarged to PIPE_SIZE
+# so that large chunks of cheap lines can be queued too; elsewhere 16 KiB, the least a pipe holds
+# on Linux and macOS. A chunk is cut short at half the budget, so a long line does not drag many
+# others along; chunks that do not fit wait for an idle worker, which is blocked in recv() and
+# drains the pipe.
+MIN_PIPE_BUDGET = 16 * 1024
+PIPE_SIZE = 256 * 1024
 # A worker that has not said "ready" by then is considered broken (import hang, etc.).
 START_TIMEOUT = 60.0
 
@@ -579,6 +590,7 @@ class Task:
         "spent",
         "sent_at",
         "chunk_bytes",
+        "home",
     )
 
     def __init__(
@@ -589,6 +601,7 @@ class Task:
         ident: Any = None,
         item: Any = None,
         nbytes: int = 0,
+        home: int | None = None,
     ) -> None:
         self.seq = seq
         self.lineno = lineno
@@ -600,6 +613,10 @@ class Task:
         self.spent = 0.0  # seconds spent in attempts that ended with a dead worker
         self.sent_at = 0.0
         self.chunk_bytes = 0  # pickled size of its chunk, on the chunk's first task only
+        # Tasks with the same `home` go to the same worker while it keeps up, so a repeated
+        # answer is a first-time check once per run rather than once per worker (each worker
+        # caches what it has checked). None: any worker.
+        self.home = home
 
     def payload(self) -> Payload:
         return (self.lineno, self.raw, self.ident, self.item)
@@ -637,9 +654,13 @@ class _Worker:
         "born",
         "head_started",
         "unread",
+        "slot",
+        "budget",
     )
 
-    def __init__(self, proc: Any, tasks: Connection, results: Connection) -> None:
+    def __init__(
+        self, proc: Any, tasks: Connection, results: Connection, slot: int, budget: int
+    ) -> None:
         self.proc = proc
         self.tasks = tasks
         self.results = results
@@ -651,6 +672,8 @@ class _Worker:
         self.born = time.monotonic()
         self.head_started = 0.0  # when queue[0] started
         self.unread = 0  # bytes sent that the worker has not read yet
+        self.slot = slot  # which queue of tasks is its own; a replacement takes over the slot
+        self.budget = budget  # bytes that may sit unread in its task pipe (see MIN_PIPE_BUDGET)
 
 
 # Signals a library may die of at the memory limit: GMP and C++ code abort when an allocation
@@ -708,12 +731,50 @@ def _context(start_method: str | None) -> Any:
     return multiprocessing.get_context(start_method)
 
 
+def start_fork_server(
+    grade_fn: str = DEFAULT_GRADE_FN, preload: Sequence[str] | None = None
+) -> bool:
+    """Start the process-wide fork server and its preload now, without waiting for either.
+
+    The preload (SymPy, numpy, the parser: about a second) is most of a short batch run, and
+    the parent needs none of it: started first thing, it runs on another core while the caller
+    goes on importing and parsing its arguments. A later `WorkerPool` with the same `grade_fn`
+    and `preload` forks its workers from it. Returns False where there is no fork server.
+    """
+    ctx = _context(None)
+    if ctx.get_start_method() != "forkserver":
+        return False
+    # Takes effect when the fork server starts, i.e. on the first call in this process.
+    ctx.set_forkserver_preload(preload_modules(grade_fn, preload))
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+    return True
+
+
+def _pipe_budget(fd: int) -> int:
+    """Bytes that may sit unread in the pipe written through `fd` (enlarged where possible)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(fd, fcntl.F_SETPIPE_SZ, PIPE_SIZE)
+        capacity = fcntl.fcntl(fd, fcntl.F_GETPIPE_SZ)
+    except (ImportError, AttributeError, OSError):  # not Linux, or over the system's pipe quota
+        return MIN_PIPE_BUDGET
+    return max(MIN_PIPE_BUDGET, capacity // 2)
+
+
 class WorkerPool:
     """Grades submitted tasks in `workers` processes, each line under a hard time budget.
 
     Drive it with `submit()` and `step()`; `step()` returns what finished. Use it as a context
     manager: leaving the block normally lets workers exit, leaving it on an exception kills them.
     Each worker caps its address space at `memory_limit` bytes (None: no cap of its own).
+
+    Every worker has a queue of its own: a task goes to the one its `home` names (round robin
+    when it has none), and an idle worker whose queue is empty takes the oldest tasks of the
+    longest other queue rather than wait. Chunks are sized to about `CHUNK_SECONDS` of measured
+    grading unless `chunk_size` fixes their number of lines.
     """
 
     def __init__(
@@ -722,7 +783,7 @@ class WorkerPool:
         *,
         workers: int = 1,
         timeout: float = DEFAULT_TIMEOUT,
-        chunk_size: int = DEFAULT_CHUNK_SIZE,
+        chunk_size: int | None = None,
         max_attempts: int = 2,
         grace: float | None = None,
         preload: Sequence[str] | None = None,
@@ -735,7 +796,7 @@ class WorkerPool:
             raise BatchError("the timeout must be a positive number of seconds")
         if memory_limit is not None and memory_limit < 1:
             raise BatchError("the memory limit must be a positive number of bytes, or None")
-        if chunk_size < 1 or max_attempts < 1:
+        if (chunk_size is not None and chunk_size < 1) or max_attempts < 1:
             raise BatchError("chunk_size and max_attempts must be at least 1")
         self.grade_fn = grade_fn
         self.n_workers = workers
@@ -747,23 +808,27 @@ class WorkerPool:
         self.stats = PoolStats()
         self._ctx = _context(start_method)
         if self._ctx.get_start_method() == "forkserver":
-            # Takes effect when the (process-wide) fork server starts, i.e. on the first pool.
-            self._ctx.set_forkserver_preload(preload_modules(grade_fn, preload))
+            start_fork_server(grade_fn, preload)  # its preload overlaps the caller's set-up
         self._preload = preload
         self._workers: list[_Worker] = []
         # One selector for the pool's lifetime: building one per wait costs more than grading a
         # cheap line. Keys carry (worker, is_sentinel); the caller's wake fd carries None.
         self._selector = selectors.DefaultSelector()
         self._wake: int | None = None
-        self._todo: deque[Task] = deque()
+        self._todo: list[deque[Task]] = [deque() for _ in range(workers)]  # one per slot
+        self._queued = 0  # tasks in all of self._todo
+        self._next_slot = 0  # round robin for tasks without a home
+        self._line_seconds: float | None = None  # moving average of a line's grading time
         self._finished: list[Finished] = []
         self._closed = False
 
     # -- lifecycle ------------------------------------------------------------------------
 
     def start(self) -> None:
-        while len(self._workers) < self.n_workers:
-            self._spawn()
+        taken = {w.slot for w in self._workers}
+        for slot in range(self.n_workers):
+            if slot not in taken:
+                self._spawn(slot)
 
     def __enter__(self) -> WorkerPool:
         self.start()
@@ -799,12 +864,18 @@ class WorkerPool:
     # -- work -----------------------------------------------------------------------------
 
     def submit(self, task: Task) -> None:
-        self._todo.append(task)
+        if task.home is None:
+            slot = self._next_slot
+            self._next_slot = (slot + 1) % self.n_workers
+        else:
+            slot = task.home % self.n_workers
+        self._todo[slot].append(task)
+        self._queued += 1
 
     @property
     def pending(self) -> int:
         """Tasks submitted and not yet returned by `step()`."""
-        return len(self._todo) + sum(len(w.queue) for w in self._workers) + len(self._finished)
+        return self._queued + sum(len(w.queue) for w in self._workers) + len(self._finished)
 
     def step(self, timeout: float | None = None, wake: int | None = None) -> list[Finished]:
         """Dispatch work, wait for progress, enforce deadlines; return the finished tasks.
@@ -842,7 +913,7 @@ class WorkerPool:
 
     # -- internals ------------------------------------------------------------------------
 
-    def _spawn(self) -> None:
+    def _spawn(self, slot: int) -> None:
         task_r, task_w = self._ctx.Pipe(duplex=False)
         result_r, result_w = self._ctx.Pipe(duplex=False)
         proc = self._ctx.Process(
@@ -866,7 +937,7 @@ class WorkerPool:
         task_r.close()
         result_w.close()
         self.stats.started += 1
-        w = _Worker(proc, task_w, result_r)
+        w = _Worker(proc, task_w, result_r, slot, _pipe_budget(task_w.fileno()))
         self._selector.register(result_r, selectors.EVENT_READ, (w, False))
         self._selector.register(proc.sentinel, selectors.EVENT_READ, (w, True))
         self._workers.append(w)
@@ -883,42 +954,68 @@ class WorkerPool:
         w.proc.close()
         return code
 
+    def _requeue(self, w: _Worker, tasks: Sequence[Task]) -> None:
+        """Put tasks back at the head of `w`'s queue: they hold back the ordered output."""
+        self._todo[w.slot].extendleft(reversed(tasks))
+        self._queued += len(tasks)
+
+    def _chunk_limit(self) -> int:
+        """Lines per chunk: fixed by `chunk_size`, else about CHUNK_SECONDS of grading."""
+        if self.chunk_size is not None:
+            return self.chunk_size
+        if self._line_seconds is None:
+            return MIN_CHUNK_LINES
+        lines = int(CHUNK_SECONDS / max(self._line_seconds, 1e-6))
+        return max(MIN_CHUNK_LINES, min(MAX_CHUNK_LINES, lines))
+
     def _dispatch(self) -> None:
-        if not self._todo:
+        if not self._queued:
             return
+        limit = self._chunk_limit()
         ready = [w for w in self._workers if w.ready and not w.broken]
         idle = [w for w in ready if not w.queue]
         # First an even share for every idle worker, so a short input is spread across them...
         for i, w in enumerate(idle):
-            if not self._todo:
+            if not self._queued:
                 return
-            share = -(-len(self._todo) // (len(idle) - i))
-            self._send(w, min(self.chunk_size, share), pipelined=False)
+            share = -(-self._queued // (len(idle) - i))
+            self._send(w, min(limit, share), pipelined=False)
         # ...then one more chunk queued behind each busy worker, so none waits on a round trip.
         for w in sorted(ready, key=lambda w: len(w.queue)):
-            if not self._todo:
+            if not self._queued:
                 return
-            if not w.broken and 0 < len(w.queue) <= self.chunk_size:
-                self._send(w, self.chunk_size, pipelined=True)
+            if not w.broken and 0 < len(w.queue) <= limit:
+                self._send(w, limit, pipelined=True)
 
     def _send(self, w: _Worker, limit: int, *, pipelined: bool) -> None:
+        # Its own tasks; an idle worker with none left takes the oldest of the longest queue
+        # (they hold back the output) rather than wait, a busy one leaves them to their worker.
+        todo = self._todo[w.slot]
+        if not todo:
+            if pipelined:
+                return
+            todo = max(self._todo, key=len)
+        max_bytes = w.budget // 2
         chunk: list[Task] = []
         nbytes = 0
-        while self._todo and len(chunk) < limit:
-            if chunk and nbytes + self._todo[0].nbytes > CHUNK_BYTES:
+        while todo and len(chunk) < limit:
+            if chunk and nbytes + todo[0].nbytes > max_bytes:
                 break
-            task = self._todo.popleft()
+            task = todo.popleft()
             chunk.append(task)
             nbytes += task.nbytes
+        self._queued -= len(chunk)
         data = pickle.dumps([t.payload() for t in chunk], protocol=pickle.HIGHEST_PROTOCOL)
-        if pipelined and w.unread + len(data) > PIPE_BUDGET:
-            self._todo.extendleft(reversed(chunk))
+        if pipelined and w.unread + len(data) > w.budget:
+            todo.extendleft(reversed(chunk))
+            self._queued += len(chunk)
             return
         try:
             w.tasks.send_bytes(data)
         except OSError:  # broken pipe: the worker is dead; its EOF will be handled in step()
             w.broken = True
-            self._todo.extendleft(reversed(chunk))
+            todo.extendleft(reversed(chunk))
+            self._queued += len(chunk)
             return
         now = time.monotonic()
         for t in chunk:
@@ -947,23 +1044,43 @@ class WorkerPool:
             while not eof and wait([w.results], 1.0):
                 more, eof = w.frames.read()
                 messages += more
+        results = [m for m in messages if m[0] == "result"]
+        if results:
+            self._take_results(w, results)
         for message in messages:
-            self._handle(w, message)
+            if message[0] != "result":
+                self._handle(w, message)
         if eof or exited:
             self._on_death(w)
 
-    def _handle(self, w: _Worker, message: tuple[Any, ...]) -> None:
-        kind = message[0]
-        if kind == "result":
-            _, verdict, line, finished_at = message
+    def _take_results(self, w: _Worker, results: list[tuple[Any, ...]]) -> None:
+        """Finish the worker's first len(results) tasks, in order, and time its next one.
+
+        Each result carries the time its line finished, which is when the worker started the
+        next line of the same chunk: deadlines stay exact however late the parent reads.
+        """
+        started = w.head_started
+        total = 0.0
+        for _, verdict, line, finished_at in results:
             task = w.queue.popleft()
+            if task.chunk_bytes:  # the first line of a chunk the worker has read meanwhile
+                w.unread -= task.chunk_bytes
+                task.chunk_bytes = 0
+            started = max(started, task.sent_at)
+            total += max(0.0, finished_at - started)
+            started = finished_at
             if task.spent:
                 line = _add_seconds(line, task.spent)
             self._finished.append((task, verdict, line))
-            if w.queue:
-                now = time.monotonic()
-                self._start_head(w, min(now, max(finished_at, w.queue[0].sent_at)))
-        elif kind == "ready":
+        average = total / len(results)
+        previous = self._line_seconds
+        self._line_seconds = average if previous is None else 0.7 * previous + 0.3 * average
+        if w.queue:
+            self._start_head(w, min(time.monotonic(), max(started, w.queue[0].sent_at)))
+
+    def _handle(self, w: _Worker, message: tuple[Any, ...]) -> None:
+        kind = message[0]
+        if kind == "ready":
             w.ready = True
         elif kind == "retire":
             w.retiring = w.broken = True  # no more work for it; its EOF follows
@@ -1002,9 +1119,9 @@ class WorkerPool:
                     )
                 )
         # Unfinished lines go first: they hold back the ordered output.
-        self._todo.extendleft(reversed(rest))
+        self._requeue(w, rest)
         if not self._closed:
-            self._spawn()
+            self._spawn(w.slot)
 
     def _next_deadline(self) -> float | None:
         deadlines = []
@@ -1041,8 +1158,8 @@ class WorkerPool:
                 task.id(), "timeout", timeout_message(self.timeout), seconds, verdict="timeout"
             )
             self._finished.append((task, "timeout", line))
-            self._todo.extendleft(reversed(w.queue))
-            self._spawn()
+            self._requeue(w, w.queue)
+            self._spawn(w.slot)
 
 
 def _add_seconds(line: str, extra: float) -> str:
