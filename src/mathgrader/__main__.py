@@ -1,5 +1,5 @@
 """`python -m mathgrader`: the command-line tool."""
 
-from .cli.app import main
+from .cli import main
 
 main()

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from mathgrader.batch import BatchError, dask_engine, run_batch
 from mathgrader.batch.dask_engine import run_dask
-from mathgrader.cli.app import app
+from mathgrader.cli import app
 
 pytestmark = pytest.mark.slow  # starts a Dask cluster
 

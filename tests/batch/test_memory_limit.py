@@ -25,7 +25,7 @@ from mathgrader.batch.pool import (
     grade_payload,
 )
 from mathgrader.cli import app
-from mathgrader.cli.app import DEFAULT_MEMORY_LIMIT_MB
+from mathgrader.cli.commands import DEFAULT_MEMORY_LIMIT_MB
 
 pytestmark = [
     pytest.mark.slow,  # most tests here start worker processes

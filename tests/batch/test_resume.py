@@ -250,7 +250,7 @@ def run_batch(*args, **kwargs):
     return real_run_batch(*args, **{{**kwargs, "grade_fn": {FNS!r}, "preload": []}})
 
 mathgrader.batch.run_batch = run_batch
-from mathgrader.cli.app import main
+from mathgrader.cli.commands import main
 sys.argv[0] = "mathgrader"
 main()
 """

@@ -1,16 +1,15 @@
 """The `mathgrader` command: previews, single checks and batch grading for instructors.
 
 A thin shell over the core: every command parses its flags into the same frozen `GradeOptions`
-the API uses, calls the core, and prints. Heavy modules are imported inside the commands so that
-`mathgrader preview` starts fast.
+the API uses, calls the core, and prints. Heavy modules are imported inside the commands, and
+`preview` and `check` run the code of `single.py`, which `mathgrader` reaches without this module
+(and Typer) when their arguments are plain: see `fast.py`.
 """
 
 from __future__ import annotations
 
-import json
 import signal
 import sys
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from enum import StrEnum
@@ -18,6 +17,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+
+from . import BATCH_PRELOAD, single
+from .single import EXIT_NOT_CORRECT, EXIT_UNUSABLE, UsageProblem, echo
 
 app = typer.Typer(
     name="mathgrader",
@@ -27,7 +29,6 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-EXIT_CORRECT, EXIT_NOT_CORRECT, EXIT_UNUSABLE = 0, 1, 2
 # mathgrader.batch.pool.DEFAULT_MEMORY_LIMIT in MB, spelled out so that --help stays fast.
 DEFAULT_MEMORY_LIMIT_MB = 2048
 
@@ -39,12 +40,8 @@ class Engine(StrEnum):
     dask = "dask"
 
 
-def _echo(text: str = "", *, err: bool = False) -> None:
-    typer.echo(text, err=err)
-
-
 def _fail(message: str) -> typer.Exit:
-    _echo(f"error: {message}", err=True)
+    echo(f"error: {message}", err=True)
     return typer.Exit(EXIT_UNUSABLE)
 
 
@@ -54,64 +51,7 @@ def preview(
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
 ) -> None:
     """Show how the grader reads EXPRESSION: LaTeX, MathML, plain text, variables, warnings."""
-    from ..errors import InputError
-    from ..language.preview import preview as make_preview
-
-    try:
-        shown = make_preview(expression)
-    except InputError as exc:
-        if as_json:
-            _echo(json.dumps({"ok": False, "error": exc.to_dict()}))
-        else:
-            _echo(f"error: {exc.message}", err=True)
-            _echo(exc.context(), err=True)
-            if exc.hint:
-                _echo(f"hint: {exc.hint}", err=True)
-        raise typer.Exit(EXIT_NOT_CORRECT) from None
-    if as_json:
-        _echo(json.dumps({"ok": True, **shown.to_dict()}))
-        return
-    _echo(f"text:      {shown.text}")
-    _echo(f"latex:     {shown.latex}")
-    _echo(f"variables: {', '.join(shown.variables) or '(none)'}")
-    for warning in shown.warnings:
-        _echo(f"warning:   {warning}")
-
-
-def _parse_variables(values: list[str]) -> dict[str, Any]:
-    domains: dict[str, Any] = {}
-    for value in values:
-        name, sep, domain = value.partition("=")
-        if not sep or not name.strip():
-            raise _fail(f"--variable takes NAME=DOMAIN, got {value!r}")
-        domain = domain.strip()
-        if domain.startswith("["):
-            try:
-                domains[name.strip()] = json.loads(domain)
-            except json.JSONDecodeError:
-                raise _fail(f"--variable {name}: {domain!r} is not [low, high]") from None
-        else:
-            domains[name.strip()] = domain
-    return domains
-
-
-@contextmanager
-def _alarm(seconds: float) -> Iterator[None]:
-    """A hard stop for in-process checks; the batch engine uses worker processes instead."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def expire(signum: int, frame: Any) -> None:
-        raise TimeoutError
-
-    previous = signal.signal(signal.SIGALRM, expire)
-    signal.setitimer(signal.ITIMER_REAL, seconds)
-    try:
-        yield
-    finally:
-        signal.setitimer(signal.ITIMER_REAL, 0)
-        signal.signal(signal.SIGALRM, previous)
+    raise typer.Exit(single.preview(expression, as_json))
 
 
 @app.command()
@@ -144,40 +84,11 @@ def check(
     seed: Annotated[int, typer.Option(help="Seed of the sample points.")] = 0,
 ) -> None:
     """Grade ANSWER against REFERENCE. Exit 0 correct, 1 not correct, 2 unusable."""
-    from ..checker.grade import Grade, grade
-
-    options: dict[str, Any] = {"timeout": timeout, "seed": seed}
-    if relative_tolerance is not None:
-        options["relative_tolerance"] = relative_tolerance
-    if absolute_tolerance is not None:
-        options["absolute_tolerance"] = absolute_tolerance
-    if variable:
-        options["variables"] = _parse_variables(variable)
-    if answers:
-        options["answers"] = [reference, *answers]
-    if form is not None:
-        options["form"] = form
-    if forbid:
-        options["forbid"] = forbid
-    if list_mode is not None:
-        options["list"] = list_mode
-    try:
-        with _alarm(timeout):
-            result = grade(reference, answer, **options)
-    except TimeoutError:
-        result = Grade("timeout", 0.0, "The answer could not be checked within the time budget.",
-                       {"code": "timeout", "message": "the check ran out of its time budget"})
-    if as_json:
-        _echo(json.dumps(result.to_dict()))
-    else:
-        _echo(result.verdict)
-        if result.feedback:
-            _echo(f"feedback: {result.feedback}")
-        if result.error and result.error.get("hint"):
-            _echo(f"hint: {result.error['hint']}")
-    if result.verdict == "correct":
-        raise typer.Exit(EXIT_CORRECT)
-    raise typer.Exit(EXIT_UNUSABLE if result.verdict == "error" else EXIT_NOT_CORRECT)
+    raise typer.Exit(single.check(
+        reference, answer, as_json=as_json, relative_tolerance=relative_tolerance,
+        absolute_tolerance=absolute_tolerance, variable=variable, answers=answers, form=form,
+        forbid=forbid, list_mode=list_mode, timeout=timeout, seed=seed,
+    ))
 
 
 @app.command("grade-batch")
@@ -261,7 +172,7 @@ def grade_batch(
         with _batch_run(input_path):
             run_batch(source, sink, workers=workers, timeout=timeout, progress=None,
                       resolve=resolve,
-                      preload=["mathgrader.cli.app", "mathgrader.batch._warmup"],
+                      preload=list(BATCH_PRELOAD),
                       memory_limit=memory_limit * 2**20 or None, line_offset=skipped)
     except KeyboardInterrupt:
         _interrupted(output)
@@ -290,14 +201,14 @@ def _resume(output: str, source: Any, input_path: str) -> int:
         raise _fail(f"cannot resume from {output} with {input_path}: {exc}") from None
     if done.answered or done.dropped:
         torn = f", cut off a torn last line ({done.dropped} bytes)" if done.dropped else ""
-        _echo(f"resuming: {done.answered} lines already in {output}{torn}; grading from "
+        echo(f"resuming: {done.answered} lines already in {output}{torn}; grading from "
               f"input line {done.consumed + 1}", err=True)
     return done.consumed
 
 
 def _interrupted(output: str | None) -> None:
     if output is not None:
-        _echo(f"interrupted: {output} holds complete lines only; run the same command with "
+        echo(f"interrupted: {output} holds complete lines only; run the same command with "
               "--resume to grade the rest", err=True)
 
 
@@ -368,11 +279,11 @@ def key_lint(
         try:
             key = load_key(path)
         except KeyProblem as exc:
-            _echo(f"error {exc}")
+            echo(f"error {exc}")
             unusable = True
             continue
         for report in lint_key(key):
-            _echo(report.line())
+            echo(report.line())
             failed |= not report.ok
     if unusable:
         raise typer.Exit(EXIT_UNUSABLE)
@@ -394,7 +305,7 @@ def key_new(
         new_key(file, quiz, title)
     except KeyProblem as exc:
         raise _fail(str(exc)) from None
-    _echo(f"created {file}")
+    echo(f"created {file}")
 
 
 @key_app.command("add")
@@ -422,14 +333,17 @@ def key_add(
         question["prompt"] = prompt
     question["answer"] = answer
     if variable:
-        question["variables"] = _parse_variables(variable)
+        try:
+            question["variables"] = single.parse_variables(variable)
+        except UsageProblem as exc:
+            raise _fail(str(exc)) from None
     question["accept"] = list(accept or [])
     question["reject"] = list(reject or [])
     try:
         add_question(file, question)
     except KeyProblem as exc:
         raise _fail(str(exc)) from None
-    _echo(f"added {question_id} to {file}")
+    echo(f"added {question_id} to {file}")
 
 
 @key_app.command("show")
@@ -515,7 +429,7 @@ def serve(
         raise _fail(str(exc)) from None
     host, port, workers = settings.host, settings.port, settings.workers
     overrides.update(host=host, port=port, workers=workers, timeout=settings.timeout)
-    _echo(f"mathgrader: serving http://{host}:{port}/ (quizzes: "
+    echo(f"mathgrader: serving http://{host}:{port}/ (quizzes: "
           f"{', '.join(sorted(application.state.quiz_ids))})", err=True)
     if http_workers == 1:
         with exit_zero_on_sigterm():
@@ -550,9 +464,10 @@ def demo() -> None:
         except InputError as exc:
             shown = f"(not understood: {exc.message})"
         result = grade(reference, answer)
-        _echo(f"{answer!r:28} reads as {shown:28} vs {reference!r:14} -> {result.verdict}"
+        echo(f"{answer!r:28} reads as {shown:28} vs {reference!r:14} -> {result.verdict}"
               + (f" ({result.feedback})" if result.feedback else ""))
 
 
 def main() -> None:
+    """Every command through Typer, without the fast path of `mathgrader.cli.main`."""
     app()

@@ -1,0 +1,227 @@
+"""The fast path of `mathgrader preview | check`: the same answers as the Typer app, a light
+start-up (no Typer, pydantic, SymPy...), and a time budget that starts when grading does.
+
+Start-up time itself is measured by `benchmarks/scale.py` (cold start, against `python -c pass`
+in the same run), never here: these tests check what is imported and what is printed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+from typer.testing import CliRunner
+
+from mathgrader.cli import app, fast, main
+
+runner = CliRunner()
+
+# Command lines the fast path answers: each must print exactly what the Typer app prints.
+SAME_AS_TYPER = [
+    ["preview", "3*x^2 + 2"],
+    ["preview", "x/2*y", "--json"],
+    ["preview", "--json", "3x"],
+    ["preview", "3x + 1"],
+    ["preview", "sin^2(x)"],
+    ["preview", "e^x"],
+    ["preview", "2×π"],
+    ["preview", ""],
+    ["preview", "--", "-x^2"],
+    ["preview", "x\x1b[31m"],  # an ANSI escape: Click strips it from output that is no terminal
+    ["check", "3*x^2 + 2", "2 + 3*x*x"],
+    ["check", "3*x^2 + 2", "3*x^2"],
+    ["check", "--json", "5*x", "5x"],
+    ["check", "ln(x)", "log(x)"],
+    ["check", "x(", "x"],
+    ["check", "1", "1.04", "--relative-tolerance", "0.05"],
+    ["check", "1", "1.05", "--absolute-tolerance", "1e-1", "--json"],
+    ["check", "abs(x)", "x", "--variable", "x=positive"],
+    ["check", "abs(x)", "x", "-v", "x=positive", "-v", "y=real"],
+    ["check", "sqrt(x^2)", "x", "--variable", "x=[0, 5]"],
+    ["check", "x", "x", "--variable", "x"],
+    ["check", "x", "x", "--variable", "x=[0,"],
+    ["check", "2*x", "x+x", "--answer", "x*2"],
+    ["check", "x^2-5*x+6", "x^2-5*x+6", "--form", "factored"],
+    ["check", "2, -3", "2", "--list", "unordered", "--json"],
+    ["check", "sin(x)", "sin(x)", "--forbid", "cos", "--forbid", "sin"],
+    ["check", "x", "x", "--timeout", "0"],
+    ["check", "x", "x", "--seed", "7", "--seed", "8", "--json"],
+    ["check", "x", "x", "--timeout", "1e999"],
+    ["check", "x", "x", "--timeout", "1e300"],
+    ["check", "--", "x", "-x"],
+]
+
+# Command lines left to Typer: help, usage errors, spellings the fast path does not read.
+LEFT_TO_TYPER = [
+    [],
+    ["--help"],
+    ["serve"],
+    ["preview"],
+    ["preview", "x", "y"],
+    ["preview", "--help"],
+    ["preview", "-x"],
+    ["preview", "-"],
+    ["preview", "x", "--json=1"],
+    ["check", "x"],
+    ["check", "x", "-x^2"],
+    ["check", "x", "x", "--timeout"],
+    ["check", "x", "x", "--timeout=1"],
+    ["check", "x", "x", "--timeout", "-1"],
+    ["check", "x", "x", "--timeout", "1_0"],
+    ["check", "x", "x", "--relative-tolerance", " 1"],
+    ["check", "x", "x", "--seed", "1.5"],
+    ["check", "x", "x", "--seed", "9" * 5000],
+    ["check", "x", "x", "--tolerance", "1"],
+    ["check", "x", "x", "-vx=real"],
+]
+
+
+@pytest.mark.parametrize("argv", SAME_AS_TYPER, ids=repr)
+def test_fast_path_prints_what_typer_prints(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    status = fast.run(argv)
+    printed = capsys.readouterr()
+    typer_result = runner.invoke(app, argv)
+    assert status is not None, "the fast path should answer this command line"
+    assert (status, printed.out, printed.err) == (
+        typer_result.exit_code, typer_result.stdout, typer_result.stderr
+    )
+
+
+@pytest.mark.parametrize("argv", LEFT_TO_TYPER, ids=repr)
+def test_fast_path_leaves_the_rest_to_typer(
+    argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert fast.run(argv) is None
+    assert capsys.readouterr() == ("", "")
+
+
+def test_shell_completion_is_left_to_typer(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("_MATHGRADER_COMPLETE", "bash_source")
+    assert fast.run(["preview", "x"]) is None
+
+
+def test_main_falls_back_to_typer(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["mathgrader", "preview", "--help"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 0
+    assert "Show how the grader reads EXPRESSION" in capsys.readouterr().out
+
+
+def test_main_exits_with_the_status_of_the_fast_path(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setattr(sys, "argv", ["mathgrader", "preview", "3x"])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    assert exit_.value.code == 1
+    assert "write 3*x" in capsys.readouterr().err
+
+
+def test_a_reader_that_went_away_exits_1_quietly_as_with_typer() -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe now fails with EPIPE
+    try:
+        done = subprocess.run([sys.executable, "-m", "mathgrader", "preview", "x"],
+                              stdout=write_end, stderr=subprocess.PIPE, timeout=120, check=False)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (1, b"")
+
+
+# ------------------------------------------------------------- what a cold start imports
+
+HEAVY = {"sympy", "pydantic", "pydantic_core", "typer", "click", "rich", "fastapi", "starlette",
+         "uvicorn", "sqlalchemy", "jinja2", "tomlkit", "dask"}
+
+
+def _imported(*args: str) -> tuple[subprocess.CompletedProcess[str], set[str]]:
+    """Run `python -X importtime -m mathgrader ARGS`; the top-level packages it imported."""
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "mathgrader", *args],
+                          capture_output=True, text=True, timeout=120, check=False)
+    names = {line.rsplit("|", 1)[1].strip().split(".")[0]
+             for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "mathgrader" in names, done.stderr[-2000:]
+    return done, names
+
+
+def test_preview_imports_nothing_heavy() -> None:
+    done, names = _imported("preview", "3*x^2 + 2*sin(x)", "--json")
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["latex"] == r"3 \cdot x^{2} + 2 \cdot \sin\left(x\right)"
+    assert names & (HEAVY | {"numpy", "mpmath"}) == set()
+
+
+def test_check_imports_the_checker_only() -> None:
+    done, names = _imported("check", "x^2 - 1", "(x - 1)*(x + 1)")
+    assert (done.returncode, done.stdout) == (0, "correct\n")
+    assert names & HEAVY == set()
+
+
+# ----------------------------------------------------------------- the time budget of check
+
+# Importing NumPy takes a second (a cold disk, a busy machine); the budget is half a second.
+SLOW_NUMPY = """
+import sys
+import time
+
+
+class SlowNumpy:
+    def find_spec(self, name, path=None, target=None):
+        if name == "numpy":
+            time.sleep(1.0)
+        return None  # the usual finders import it
+
+
+sys.meta_path.insert(0, SlowNumpy())
+from mathgrader.cli import main
+
+main()
+"""
+
+
+@pytest.mark.parametrize("budget", [["--timeout", "0.5"], ["--timeout=0.5"]],
+                         ids=["fast path", "typer"])
+def test_start_up_does_not_count_against_the_time_budget(budget: list[str]) -> None:
+    done = subprocess.run([sys.executable, "-c", SLOW_NUMPY, "check", "x", "x", *budget, "--json"],
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert json.loads(done.stdout)["verdict"] == "correct", done.stderr[-2000:]
+    assert done.returncode == 0
+
+
+@pytest.mark.parametrize("budget", ["-1", "nan", "inf", "1e999"])
+def test_an_unusable_time_budget_is_an_error_verdict(budget: str) -> None:
+    """Not an exception from arming the alarm: the options are checked before grading."""
+    result = runner.invoke(app, ["check", "x", "x", f"--timeout={budget}", "--json"])
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 2
+    assert json.loads(result.stdout)["error"]["field"] == "timeout"
+
+
+@pytest.mark.parametrize(("args", "starts"), [
+    (["grade-batch", "in.jsonl", "--workers", "2"], True),
+    (["grade-batch", "--engine", "local", "in.jsonl"], True),
+    (["grade-batch", "--engine", "dask", "in.jsonl"], False),  # Dask workers preload their own
+    (["grade-batch", "--engine=dask", "in.jsonl"], False),
+    (["grade-batch", "--help"], False),
+    (["key", "lint", "quiz.toml"], False),
+    ([], False),
+])
+def test_grade_batch_starts_its_fork_server_before_typer_reads_the_arguments(
+    monkeypatch: pytest.MonkeyPatch, args: list[str], starts: bool,
+) -> None:
+    import mathgrader.batch.pool as pool
+    from mathgrader import cli
+
+    calls: list[tuple[str, ...]] = []
+    monkeypatch.setattr(pool, "start_fork_server",
+                        lambda preload=(): calls.append(tuple(preload)) or True)
+    cli._start_batch_early(args)
+    assert calls == ([cli.BATCH_PRELOAD] if starts else [])
