@@ -1,12 +1,16 @@
 """Soak test: the HTTP service at a steady rate for minutes; errors, drops, latency and memory.
 
 Starts `mathgrader serve --workers 2 --http-workers N` on a free port (bundled example keys,
-submissions recorded to a temporary folder), measures its capacity for the request mix with a
-short closed-loop run (unless `--rate` is given), then offers `--load` of it (default 60%) at a
-fixed rate for `--minutes` with `loadgen.open_loop` (latency counted from when each request was
-due). The mix is a quiz in use: previews as learners type, grades of quiz questions, checks
-from `workload.py`'s batch and a few health probes; 10% of the answers were never sent before
-(each is a worker's check), the rest repeat with Zipf weights.
+submissions recorded to a temporary folder). Before measuring, `--prime` first-time answers
+(default 45,000) fill its bounded caches (verdicts and previews in each HTTP process, results in
+each grading process), as on a server that has been up for a while: the memory that takes is
+reported apart, so that the growth measured afterwards is what a long-running server would
+show. It then measures its capacity for the request mix with a short closed-loop run (unless
+`--rate` is given), and offers `--load` of it (default 60%) at a fixed rate for `--minutes`
+with `loadgen.open_loop` (latency counted from when each request was due). The mix is a quiz
+in use: previews as learners type, grades of quiz questions, checks from `workload.py`'s batch
+and a few health probes; 10% of the answers were never sent before (each is a worker's check),
+the rest repeat with Zipf weights.
 
 Every `--sample-every` seconds it reads the resident memory of the whole server (the HTTP
 processes, the grading workers, their forkserver) from /proc. It reports, per minute, the
@@ -34,6 +38,7 @@ import shlex
 import sys
 import tempfile
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -57,9 +62,12 @@ async def soak(args: argparse.Namespace, log: Path, var: str) -> dict[str, Any]:
     samples: list[dict[str, Any]] = []
     try:
         out["server_ready_seconds"] = await lg.wait_ready(addr, proc, 120.0)
-        mix = lg.Mix(MIX, unique=UNIQUE_SHARE, seed=args.seed)
+        respellings: Counter[str] = Counter()  # so that every new text is new to the server
+        mix = lg.Mix(MIX, unique=UNIQUE_SHARE, seed=args.seed, respellings=respellings)
         warm = lg.Mix({"grade": 1.0}, seed=args.seed)
         await lg.send_each(addr, warm.all_distinct("grade") + warm.all_distinct("check"), 8)
+        if args.prime:
+            out["priming"] = await prime(addr, proc.pid, args, respellings)
         rate = args.rate
         if rate is None:
             probe = await lg.closed_loop(addr, mix, args.probe_concurrency, args.probe_seconds)
@@ -94,6 +102,24 @@ async def soak(args: argparse.Namespace, log: Path, var: str) -> dict[str, Any]:
         out["server_exit"] = proc.returncode
     out["memory_samples"] = samples
     return out
+
+
+async def prime(addr: tuple[str, int], pid: int, args: argparse.Namespace,
+                respellings: Counter[str]) -> dict[str, Any]:
+    """Fill the server's bounded caches with first-time answers, as on a server that has been
+    up for a while: what they take is reported here, apart from the soak's growth."""
+    before = lg.tree_memory(pid)
+    primer = lg.Mix({"grade": 0.7, "check": 0.3}, unique=1.0, seed=args.seed,
+                    respellings=respellings)
+    tally = await lg.closed_loop(addr, primer, 16, 3600.0, max_requests=args.prime)
+    after = lg.tree_memory(pid)
+    done = lg.summary(tally)
+    note(f"primed with {done['requests']:,} first-time answers in {done['seconds']:.0f} s "
+         f"({done['errors']} errors): RSS {before['rss_mib']:,.1f} -> "
+         f"{after['rss_mib']:,.1f} MiB")
+    return {"requests": done["requests"], "seconds": done["seconds"], "errors": done["errors"],
+            "rss_before_mib": before["rss_mib"], "rss_after_mib": after["rss_mib"],
+            "pss_before_mib": before["pss_mib"], "pss_after_mib": after["pss_mib"]}
 
 
 async def health(addr: tuple[str, int]) -> Any:
@@ -220,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="requests/s to offer (default: --load of the measured capacity)")
     parser.add_argument("--load", type=float, default=0.6,
                         help="share of the measured capacity to offer (default 0.6)")
+    parser.add_argument("--prime", type=int, default=45_000,
+                        help="first-time answers sent before the soak to fill the bounded "
+                             "caches (0: none)")
     parser.add_argument("--probe-seconds", type=float, default=10.0)
     parser.add_argument("--probe-concurrency", type=int, default=16)
     parser.add_argument("--http-workers", type=int, default=2)
