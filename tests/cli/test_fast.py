@@ -105,24 +105,19 @@ def test_shell_completion_is_left_to_typer(monkeypatch: pytest.MonkeyPatch) -> N
     assert fast.run(["preview", "x"]) is None
 
 
-def test_main_falls_back_to_typer(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+@pytest.mark.parametrize(("args", "status", "stream", "text"), [
+    (["preview", "--help"], 0, "out", "Show how the grader reads EXPRESSION"),  # Typer's help
+    (["preview", "3x"], 1, "err", "write 3*x"),  # the fast path's own status
+])
+def test_main_answers_through_the_fast_path_or_typer(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+    args: list[str], status: int, stream: str, text: str,
 ) -> None:
-    monkeypatch.setattr(sys, "argv", ["mathgrader", "preview", "--help"])
+    monkeypatch.setattr(sys, "argv", ["mathgrader", *args])
     with pytest.raises(SystemExit) as exit_:
         main()
-    assert exit_.value.code == 0
-    assert "Show how the grader reads EXPRESSION" in capsys.readouterr().out
-
-
-def test_main_exits_with_the_status_of_the_fast_path(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setattr(sys, "argv", ["mathgrader", "preview", "3x"])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    assert exit_.value.code == 1
-    assert "write 3*x" in capsys.readouterr().err
+    assert exit_.value.code == status
+    assert text in getattr(capsys.readouterr(), stream)
 
 
 def test_a_reader_that_went_away_exits_1_quietly_as_with_typer() -> None:
