@@ -452,6 +452,16 @@ def pyplot() -> Any:
     return plt
 
 
+def run_header() -> dict[str, Any]:
+    """What every benchmark's results start with: when, how loaded, the command, the machine."""
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "load_average_at_start": os.getloadavg(),
+        "command": shlex.join(sys.orig_argv),
+        "machine": machine(),
+    }
+
+
 def write_results(results: dict[str, Any], out: Path, name: str,
                   draw: Callable[[dict[str, Any], Path], bool],
                   tables: Callable[[dict[str, Any]], str], started: float) -> None:
@@ -594,10 +604,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     results: dict[str, Any] = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "load_average_at_start": os.getloadavg(),
-        "command": shlex.join(sys.orig_argv),
-        "machine": machine(),
+        **run_header(),
         "settings": {"quick": args.quick, "seed": args.seed, "learners": args.learners,
                      "course_learners": args.course_learners,
                      "naive_cap_seconds": args.cap, "lambdify_points": POINTS,

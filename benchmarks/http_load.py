@@ -31,9 +31,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import os
-import shlex
 import sys
 import tempfile
 import time
@@ -42,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import loadgen as lg
-from grading import machine, pyplot, write_results
+from grading import pyplot, run_header, write_results
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -305,10 +303,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     results: dict[str, Any] = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "load_average_at_start": os.getloadavg(),
-        "command": shlex.join(sys.orig_argv),
-        "machine": machine(),
+        **run_header(),
         "settings": {"quick": args.quick, "levels": args.levels, "rates": args.rates,
                      "seconds": args.seconds, "open_seconds": args.open_seconds,
                      "server_workers": args.server_workers, "http_workers": servers,

@@ -20,10 +20,8 @@ before/after figures in one run. Results go to `benchmarks/results/instructions.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import re
-import shlex
 import shutil
 import subprocess
 import sys
@@ -105,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown phases {sorted(unknown)}: use {PHASES}")
     sys.path.insert(0, str(HERE))
-    from grading import machine, write_results
+    from grading import run_header, write_results
     from workload import unique_items
 
     started = time.perf_counter()
@@ -116,9 +114,7 @@ def main(argv: list[str] | None = None) -> int:
         per_check[phase] = (three - one) / 2 / items
         print(f"{phase:>10}: {per_check[phase] / 1000:,.0f}k instructions a check", flush=True)
     results: dict[str, Any] = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "command": shlex.join([Path(sys.executable).name, *sys.argv]),
-        "machine": machine(),
+        **run_header(),
         "settings": {"src": str(args.src or "this checkout"), "items": items, "phases": phases},
         "instructions_per_check": per_check,
         "phase_costs": _phase_costs(per_check),

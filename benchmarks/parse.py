@@ -21,10 +21,8 @@ ratios, so load shared with other work on the machine affects both sides alike. 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import importlib.util
 import os
-import shlex
 import statistics
 import subprocess
 import sys
@@ -36,7 +34,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from grading import machine, write_results
+from grading import run_header, write_results
 from lark import Lark, Token, Transformer, v_args
 from lark.exceptions import LarkError
 from workload import unique_items
@@ -233,10 +231,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{len(texts)} texts, {args.rounds} rounds: {', '.join(runners)}", file=sys.stderr)
         per_round = rounds_of(runners, texts, args.rounds, args.passes)
     results: dict[str, Any] = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "load_average_at_start": load_at_start,
-        "command": shlex.join(sys.orig_argv),
-        "machine": machine(),
+        **run_header(),
+        "load_average_at_start": load_at_start,  # before the old parser was built
         "settings": {"rounds": args.rounds, "passes": args.passes, "old": args.old,
                      "workload": "unique answers"},
         "outcomes": outcomes(texts),

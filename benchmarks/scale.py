@@ -30,7 +30,6 @@ markdown tables are printed for the README.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
 import resource
@@ -44,7 +43,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grading import machine, pyplot, write_results
+from grading import pyplot, run_header, write_results
 from workload import DEFAULT_SEED, batch_items, distinct_items
 
 HERE = Path(__file__).resolve().parent
@@ -558,10 +557,7 @@ def main(argv: list[str] | None = None) -> int:
 
     started = time.perf_counter()
     results: dict[str, Any] = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "load_average_at_start": os.getloadavg(),
-        "command": shlex.join(sys.orig_argv),
-        "machine": machine(),
+        **run_header(),
         "settings": {"quick": args.quick, "seed": args.seed, "lines": lines,
                      "distinct_lines": distinct, "workloads": args.workloads,
                      "repeats": repeats, "cold_repeats": cold_repeats,

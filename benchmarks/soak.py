@@ -31,10 +31,7 @@ Results: `benchmarks/results/soak.json` and `soak.png`.
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
-import os
-import shlex
 import sys
 import tempfile
 import time
@@ -44,7 +41,7 @@ from typing import Any
 
 import loadgen as lg
 import numpy as np
-from grading import machine, pyplot, write_results
+from grading import pyplot, run_header, write_results
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -267,10 +264,7 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     results: dict[str, Any] = {
-        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "load_average_at_start": os.getloadavg(),
-        "command": shlex.join(sys.orig_argv),
-        "machine": machine(),
+        **run_header(),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
         | {"mix": MIX, "unique_share": UNIQUE_SHARE},
     }
