@@ -28,3 +28,24 @@ def test_parts_agree_with_mpmath(value: object, dps: int) -> None:
         if mpmath.isfinite(value):
             expected = None if value == 0 else int(mpmath.mag(value))
             assert _magnitude(value) == expected, value
+
+
+def test_arguments_too_large_to_exponentiate_or_reduce_are_refused_not_computed() -> None:
+    from mathgrader.checker.evaluate import MAX_ARGUMENT_BITS, NotExact, evaluate_mpmath
+    from mathgrader.language.parser import parse_tree
+
+    huge = {"x": mpmath.mpf(2) ** (MAX_ARGUMENT_BITS + 8)}
+    fine = {"x": mpmath.mpf(2) ** (MAX_ARGUMENT_BITS - 8)}
+    for text in ("exp(x)", "cosh(x)", "sin(x)", "tan(x)", "2^x"):
+        node = parse_tree(text).node
+        with mpmath.workdps(30):
+            try:
+                evaluate_mpmath(node, huge)
+            except NotExact:
+                pass
+            else:
+                raise AssertionError(f"{text} of 2^{MAX_ARGUMENT_BITS + 8} was computed")
+            assert evaluate_mpmath(parse_tree("x - 1").node, fine) > 0  # no guard elsewhere
+    with mpmath.workdps(30):  # just below the limit, sin reduces as it always did
+        value = evaluate_mpmath(parse_tree("sin(x)^2 + cos(x)^2").node, fine)
+    assert abs(value - 1) < 1e-20

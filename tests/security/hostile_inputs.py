@@ -77,11 +77,6 @@ _TOO_LARGE = frozenset({"number_too_large"})
 _TOO_LONG = frozenset({"too_long"})
 _TOO_DEEP = frozenset({"too_deep"})
 
-_MPMATH_MEMORY = ("checker: evaluate_mpmath has no magnitude guard: exp(exp(exp(exp(x)))) at a "
-                  "sample point raises MemoryError out of grade()")
-_MPMATH_HANG = ("checker: evaluate_mpmath of cosh/sin of a huge argument computes for minutes "
-                "in one call; only the worker pool's hard kill stops it")
-
 INJECTION = [
     row("__import__('os').system('id')", "injection", True, _NAMES),
     row("__import__", "injection", True, _NAMES),
@@ -215,11 +210,14 @@ SIZE = [
     row("E^(-20000)", "size", False),
     row("exp(x)^exp(x)", "size", False),
     row("exp(exp(exp(x)))", "size", False),
-    row("exp(exp(exp(exp(x))))", "size", False, bug=_MPMATH_MEMORY,
-        bug_roles=frozenset({"answer", "batch", "lint-accept"})),
+    row("exp(exp(exp(exp(x))))", "size", False),
     row("binomial(x^10, 50000)", "size", False),
-    row("cosh(cosh(cosh(cosh(x))))", "size", False, bug=_MPMATH_HANG, hangs=True),
-    row("sin(exp(exp(x)))", "size", False, bug=_MPMATH_HANG, hangs=True),
+    # Past 2^16384 mpmath refuses to reduce or exponentiate (it used to run out of memory or
+    # compute for minutes): the value has overflowed every float long before.
+    row("cosh(cosh(cosh(cosh(x))))", "size", False),
+    row("sin(exp(exp(x)))", "size", False),
+    row("tan(exp(exp(exp(x))))", "size", False),
+    row("x^exp(exp(exp(x)))", "size", False),
 ]
 
 NESTING = [

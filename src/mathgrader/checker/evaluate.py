@@ -724,6 +724,8 @@ def evaluate_mpmath(
     elif isinstance(node, ast.Binary):
         a = evaluate_mpmath(node.left, values, magnitudes)
         b = evaluate_mpmath(node.right, values, magnitudes)
+        if node.op == "^":
+            _refuse_huge(b)
         try:
             if node.op != "^":
                 result = ARITHMETIC[node.op](a, b)
@@ -738,6 +740,8 @@ def evaluate_mpmath(
         if len(args) == 1 and isinstance(args[0], ast.Sequence):
             args = args[0].items
         evaluated_args = [evaluate_mpmath(a, values, magnitudes) for a in args]
+        if node.name in _GROWS_OR_REDUCES:
+            _refuse_huge(evaluated_args[0])
         try:
             result = MPMATH_KIT[node.name](*evaluated_args)
         except (ZeroDivisionError, ValueError):
@@ -752,6 +756,22 @@ def evaluate_mpmath(
     if magnitudes is not None:
         magnitudes.see(result, exact_term=_exact_term(node, result, evaluated_args))
     return result
+
+
+# Functions whose cost in mpmath grows with the size of the argument itself, not its precision:
+# exp and powers build results with exponents as large as the argument (exp(exp(exp(exp(10))))
+# would need an exponent of 10^9565 bits), the trigonometric ones reduce it modulo pi with as
+# many bits as it has. Past MAX_ARGUMENT_BITS such a value is beyond anything the checker can
+# compare (it has already overflowed floats by far): NotExact, rather than minutes of work or a
+# MemoryError.
+_GROWS_OR_REDUCES = frozenset({"exp", "sinh", "cosh", "tanh", "coth", "sin", "cos", "tan", "cot"})
+MAX_ARGUMENT_BITS = 1 << 14  # |argument| < 2^16384, about 10^4932
+
+
+def _refuse_huge(value: Any) -> None:
+    bits = _magnitude(value)
+    if bits is not None and bits > MAX_ARGUMENT_BITS:
+        raise NotExact
 
 
 # Functions with zeros at irrational points (sin(7*pi), ln(1), acos(1)...): a tiny result may be
