@@ -163,7 +163,7 @@ class Checker:
     _compiled: _LRU = field(init=False)
     _samples: _LRU = field(init=False)
     _results: _LRU = field(init=False)
-    _mp: _LRU = field(init=False)  # references' high-precision values at confirmation points
+    _mp: _LRU = field(init=False)  # references' exact and high-precision values at points
     # The last (samples, expression text, values) evaluated by `values_at`.
     _last_values: tuple[Samples, str, np.ndarray] | None = field(init=False)
 
@@ -384,13 +384,17 @@ class Checker:
             complex_domain and (ref.functions or ans.functions)
         ):
             # Rational functions agree over C iff over R; conjugate, abs, floor... do not.
-            outcome = _compare_rational(ref, ans, self._rational_points(ref, ans, options, names))
+            key, points = self._rational_points(ref, ans, options, names)
+            ref_values = self._mp.get(("exact", ref.text, key),
+                                      lambda: _exact_values(ref, points))
+            outcome = _compare_rational(ref_values, ans, points)
             if outcome is not None:
                 return outcome
         return self._compare_sampled(ref, ans, options, names, exact, deadline)
 
     def _rational_points(self, ref: Expression, ans: Expression, options: GradeOptions,
-                         names: tuple[str, ...]) -> list[dict[str, Fraction]]:
+                         names: tuple[str, ...]) -> tuple[Hashable, list[dict[str, Fraction]]]:
+        """The random rational points (and the key they are cached under)."""
         piecewise = bool((ref.functions | ans.functions) & INTEGER_FUNCTIONS)
         domains = tuple((name, options.domain_of(name)) for name in names)
 
@@ -399,7 +403,8 @@ class Checker:
             real = {n: ("real" if d == "complex" else d) for n, d in domains}
             return exact_points(real, 36 if piecewise else 4, options.seed, piecewise)
 
-        return self._samples.get(("exact", domains, options.seed, piecewise), make)
+        key = ("exact", domains, options.seed, piecewise)
+        return key, self._samples.get(key, make)
 
     def compiled(self, expr: Expression, names: tuple[str, ...]) -> Any:
         """The numpy evaluator of `expr`'s values over `names` (compiled once, then cached)."""
@@ -629,16 +634,29 @@ def _check_deadline(deadline: float) -> None:
         raise CheckTimeout
 
 
-def _compare_rational(ref: Expression, ans: Expression,
-                      points: list[dict[str, Fraction]]) -> Outcome | None:
-    compared = 0
+_UNDEFINED = "undefined"  # a reference's exact value at a pole: the point does not count
+
+
+def _exact_values(ref: Expression, points: list[dict[str, Fraction]]) -> list[Fraction | str]:
+    """The reference's exact values at the points, kept for the question's next answers; they
+    stop at the first point where it is not exact (the comparison gives up there)."""
+    values: list[Fraction | str] = []
     for point in points:
         try:
-            r = evaluate_exact(ref.node, point)
+            values.append(evaluate_exact(ref.node, point))
         except Undefined:
-            continue
+            values.append(_UNDEFINED)
         except NotExact:
-            return None
+            break
+    return values
+
+
+def _compare_rational(ref_values: list[Fraction | str], ans: Expression,
+                      points: list[dict[str, Fraction]]) -> Outcome | None:
+    compared = 0
+    for point, r in zip(points, ref_values, strict=False):
+        if r is _UNDEFINED:
+            continue
         try:
             a = evaluate_exact(ans.node, point)
         except (Undefined, NotExact):
@@ -646,6 +664,8 @@ def _compare_rational(ref: Expression, ans: Expression,
         if a != r:
             return Outcome(False, None)
         compared += 1
+    if len(ref_values) < len(points):
+        return None  # the reference is not exact at some point: leave it to sampling
     return None if compared == 0 else Outcome(True)
 
 
