@@ -504,11 +504,12 @@ def _exact_power(base: Fraction, exponent: Fraction) -> Fraction:
     return base**n
 
 
+_RATIONAL_FUNCTIONS = frozenset(name for name, impl in EXACT_KIT.items() if impl is not _not_exact)
+
+
 def is_rational_exact(node: ast.Node) -> bool:
     """Whether `node` can only produce rationals: no decimals, constants or irrational functions."""
-    rational_functions = {
-        name for name, impl in EXACT_KIT.items() if impl is not _not_exact
-    }
+    rational_functions = _RATIONAL_FUNCTIONS
     for child in ast.walk(node):
         if isinstance(child, ast.Number) and child.is_decimal:
             return False
