@@ -504,3 +504,23 @@ def test_generated_expressions_preview_and_reparse_to_the_same_tree(items: list[
         if isinstance(n, ast.Name)
     }
     assert shown.variables == sorted(names)
+
+
+@pytest.mark.parametrize(("text", "warning"), [
+    ("ln5/ln3", "ln5 is a variable here; for the function write ln(5)"),
+    ("sinx", "sinx is a variable here; for the function write sin(x)"),
+    ("sin2x", "sin2x is a variable here; for the function write sin(2*x)"),
+    ("sinhx", "sinhx is a variable here; for the function write sinh(x)"),  # the longest name
+    ("log10", "log10 is a variable here; for the function write log(10)"),
+])
+def test_a_function_name_run_into_its_argument_is_pointed_out(text: str, warning: str) -> None:
+    assert warning in preview(text).warnings
+
+
+@pytest.mark.parametrize("text", ["radius", "sin_x", "cos2ab", "maxima", "x2"])
+def test_ordinary_names_that_start_like_a_function_get_no_warning(text: str) -> None:
+    assert preview(text).warnings == []
+
+
+def test_a_declared_variable_that_looks_like_a_call_gets_no_warning() -> None:
+    assert preview("sinx + 1", variables=["sinx"]).warnings == []

@@ -16,7 +16,7 @@ from typing import Any
 from . import ast
 from .parser import parse_tree
 from .render import to_latex, to_mathml, to_text
-from .table import VARIABLE_WARNINGS
+from .table import variable_warning
 
 __all__ = ["Preview", "preview"]
 
@@ -65,9 +65,9 @@ def preview(text: str, *, variables: Collection[str] = (), allow_list: bool = Fa
     )
     declared = set(variables)
     warnings = [*parsed.notes] + [  # how pasted symbols were read ("read × as *") come first
-        VARIABLE_WARNINGS[name]
+        warning
         for name in names
-        if name in VARIABLE_WARNINGS and name not in declared
+        if name not in declared and (warning := variable_warning(name)) is not None
     ]
     return Preview(
         latex=to_latex(*parsed.items),

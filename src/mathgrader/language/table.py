@@ -20,6 +20,7 @@ __all__ = [
     "ConstantSpec",
     "FunctionSpec",
     "VARIABLE_WARNINGS",
+    "variable_warning",
 ]
 
 
@@ -270,3 +271,32 @@ VARIABLE_WARNINGS: MappingProxyType[str, str] = MappingProxyType({
     "phi": "phi is a variable here; the golden ratio is GoldenRatio",
     "gamma": "gamma is a variable here; the Euler-Mascheroni constant is EulerGamma",
 })
+
+
+_BY_LENGTH = sorted(FUNCTIONS, key=len, reverse=True)  # sinh before sin, acos before cos
+
+
+def variable_warning(name: str) -> str | None:
+    """Why a variable name may not be what the learner meant, or None.
+
+    Besides the names above, a function name run together with a number or one letter (`ln5`,
+    `sinx`, `sin2x`, `log10`) is a single variable: the FAQ asks for `ln(5)`. Longer tails
+    (`radius`, `cost`) are ordinary names and get no warning.
+
+    >>> variable_warning("sin2x")
+    'sin2x is a variable here; for the function write sin(2*x)'
+    >>> variable_warning("radius") is None
+    True
+    """
+    if name in VARIABLE_WARNINGS:
+        return VARIABLE_WARNINGS[name]
+    for function in _BY_LENGTH:
+        if len(name) > len(function) and name.startswith(function):
+            tail = name[len(function):]
+            digits = tail.rstrip("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+            letter = tail[len(digits):]
+            if (digits and not digits.isdigit()) or len(letter) > 1:
+                return None
+            argument = "*".join(part for part in (digits, letter) if part)
+            return f"{name} is a variable here; for the function write {function}({argument})"
+    return None
