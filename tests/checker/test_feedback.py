@@ -100,3 +100,19 @@ def test_feedback_is_plain_text() -> None:
         feedback = grade(reference, answer, forbid=["cos"]).feedback
         assert feedback is not None
         assert "<" not in feedback and ">" not in feedback
+
+
+@pytest.mark.parametrize(("reference", "answer", "feedback"), [
+    ("x", "y", "Your answer uses the variable y, which the expected answer does not."),
+    ("ln(5)/ln(3)", "ln5/ln3",
+     "Your answer uses the variables ln3, ln5, which the expected answer does not (ln3 is a "
+     "variable here; for the function write ln(3); ln5 is a variable here; for the function "
+     "write ln(5))."),
+    ("E^x", "e^x", "Your answer uses the variable e, which the expected answer does not (e is a "
+     "variable here; Euler's number is E (uppercase))."),
+])
+def test_a_variable_the_reference_does_not_have_is_named_with_what_was_meant(
+    reference: str, answer: str, feedback: str,
+) -> None:
+    result = grade(reference, answer)
+    assert (result.verdict, result.feedback) == ("incorrect", feedback)

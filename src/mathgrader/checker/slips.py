@@ -17,6 +17,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..language import ast
+from ..language.table import variable_warning
 from .options import GradeOptions
 
 if TYPE_CHECKING:
@@ -176,7 +177,9 @@ def extra_variables(ref: Expression, learner: Expression) -> str | None:
     if not extra:
         return None
     noun = "variable" if len(extra) == 1 else "variables"
-    return f"Your answer uses the {noun} {', '.join(extra)}, which the expected answer does not."
+    message = f"Your answer uses the {noun} {', '.join(extra)}, which the expected answer does not"
+    hints = [hint for hint in map(variable_warning, extra) if hint is not None]  # ln5, e
+    return message + (f" ({'; '.join(hints)})." if hints else ".")
 
 
 def _constant_slip(checker: Checker, ref: Expression, learner: Expression) -> str | None:
