@@ -452,6 +452,14 @@ def pyplot() -> Any:
     return plt
 
 
+def save_figure(fig: Any, path: Path, dpi: int = 110) -> bool:
+    """Lay out, write and close a chart; True, for the `draw` functions of `write_results`."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=dpi)
+    pyplot().close(fig)
+    return True
+
+
 def run_header() -> dict[str, Any]:
     """What every benchmark's results start with: when, how loaded, the command, the machine."""
     return {
@@ -507,10 +515,7 @@ def chart(results: dict[str, Any], path: Path) -> bool:
     right.set_ylabel("ms per check")
     right.set_title("mathgrader warm single check by kind (reference compiled)", fontsize=10)
     right.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return save_figure(fig, path)
 
 
 # ---------------------------------------------------------------------------------- profiling

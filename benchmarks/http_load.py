@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import Any
 
 import loadgen as lg
-from grading import pyplot, run_header, write_results
+from grading import pyplot, run_header, save_figure, write_results
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -268,10 +268,7 @@ def chart(results: dict[str, Any], path: Path) -> bool:
     open_ax.legend(fontsize=7)
     fig.suptitle(f"mathgrader serve under load, loopback, {os.cpu_count()} cores, "
                  f"{results['date'][:10]}", fontsize=11)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return True
+    return save_figure(fig, path, dpi=100)
 
 
 def main(argv: list[str] | None = None) -> int:

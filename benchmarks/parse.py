@@ -99,36 +99,31 @@ def answer_texts() -> list[str]:
     return list(dict.fromkeys(item["answer"] for item in unique_items()))
 
 
+def _or_none(parse: Callable[[str], Any],
+             refusals: tuple[type[Exception], ...]) -> Callable[[str], Any]:
+    """`parse`, with the text it refuses answered None: refused answers are timed too."""
+    def run(text: str) -> Any:
+        try:
+            return parse(text)
+        except refusals:
+            return None
+    return run
+
+
 def new_grammar() -> Callable[[str], Any]:
     lexer, table = parser._lexer(), parser._lalr()
-
-    def parse(text: str) -> Any:
-        try:
-            return table.parse(lexer.lex(text))
-        except (lalr.UnexpectedCharacter, lalr.UnexpectedToken):
-            return None
-    return parse
+    return _or_none(lambda text: table.parse(lexer.lex(text)),
+                    (lalr.UnexpectedCharacter, lalr.UnexpectedToken))
 
 
 def stock_grammar() -> Callable[[str], Any]:
     stock = Lark(parser._grammar_text(), parser="lalr", lexer="basic", maybe_placeholders=True,
                  transformer=StockBuilder())
-
-    def parse(text: str) -> Any:
-        try:
-            return stock.parse(text)
-        except LarkError:
-            return None
-    return parse
+    return _or_none(stock.parse, (LarkError,))
 
 
 def pipeline(module: ModuleType) -> Callable[[str], Any]:
-    def parse(text: str) -> Any:
-        try:
-            return module.parse_tree(text)
-        except InputError:
-            return None
-    return parse
+    return _or_none(module.parse_tree, (InputError,))
 
 
 def old_parser_module(rev: str, workdir: Path) -> ModuleType:

@@ -43,7 +43,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from grading import pyplot, run_header, write_results
+from grading import pyplot, run_header, save_figure, write_results
 from workload import DEFAULT_SEED, batch_items, distinct_items
 
 HERE = Path(__file__).resolve().parent
@@ -514,10 +514,7 @@ def chart(results: dict[str, Any], path: Path) -> bool:
             ax.set_title(f"RSS over {mem['lines']:,} lines, --workers {mem['workers']}",
                          fontsize=10)
             ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return True
+    return save_figure(fig, path)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -41,7 +41,7 @@ from typing import Any
 
 import loadgen as lg
 import numpy as np
-from grading import pyplot, run_header, write_results
+from grading import pyplot, run_header, save_figure, write_results
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -202,10 +202,7 @@ def chart(results: dict[str, Any], path: Path) -> bool:
     mem_ax.legend(fontsize=8)
     fig.suptitle(f"soak: {results['settings']['minutes']:g} min, "
                  f"{results['server_command'].split('mathgrader ', 1)[-1]}", fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return True
+    return save_figure(fig, path, dpi=100)
 
 
 def report(results: dict[str, Any]) -> str:
