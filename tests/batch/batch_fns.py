@@ -76,3 +76,15 @@ class Graded:
 
 def with_to_dict(item: dict[str, Any]) -> Graded:
     return Graded("correct", 1.0)
+
+
+def prepared(item: dict[str, Any]) -> dict[str, Any]:
+    """Like `scripted`, with a `prepare` that sleeps for the item's "prepare" seconds."""
+    return scripted(item)
+
+
+def _prepare(item: dict[str, Any]) -> None:
+    time.sleep(float(item.get("prepare", 0)))
+
+
+prepared.prepare = _prepare  # type: ignore[attr-defined]

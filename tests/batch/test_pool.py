@@ -248,3 +248,58 @@ def test_a_fork_server_started_early_serves_the_pool() -> None:
     with WorkerPool("batch_fns:scripted", workers=1, timeout=5.0) as pool:
         graders = _graded_by(pool, [_pid_task(0, home=None)])
     assert list(graders) == [0]
+
+
+def _run_all(pool: WorkerPool,
+             items: list[dict[str, Any]]) -> dict[int, tuple[str, dict[str, Any]]]:
+    """seq -> (verdict, output record) for `items`, submitted in order with one home."""
+    for seq, item in enumerate(items):
+        text = json.dumps({"id": seq, "reference": "x", **item})
+        pool.submit(Task(seq, seq + 1, text, nbytes=len(text), home=0))
+    done: dict[int, tuple[str, dict[str, Any]]] = {}
+    while pool.pending:
+        for task, verdict, line in pool.step(timeout=5.0):
+            done[task.seq] = (verdict, json.loads(line))
+    return done
+
+
+@pytest.mark.slow
+def test_a_worker_killed_with_results_unsent_is_blamed_for_the_right_line() -> None:
+    # Results wait up to result_delay to be sent together; a line stuck where no signal reaches
+    # it keeps the two quick ones unsent until the kill. The shared progress record says the
+    # third line was running: only it is a timeout, and the first two are graded again.
+    with WorkerPool("batch_fns:scripted", workers=1, timeout=0.5, grace=0.3,
+                    result_delay=60.0, chunk_size=8) as pool:
+        done = _run_all(pool, [{"answer": "x"}, {"answer": "y"}, {"do": "masked"},
+                               {"answer": "x"}])
+        killed = pool.stats.killed
+    assert {seq: verdict for seq, (verdict, _) in done.items()} == {
+        0: "correct", 1: "incorrect", 2: "timeout", 3: "correct"}
+    assert killed == 1
+
+
+@pytest.mark.slow
+def test_results_do_not_wait_for_a_slow_line() -> None:
+    # The first line's result is held to be sent with others, but a check that runs longer than
+    # result_delay has it sent meanwhile (here: a C loop that lets go of the GIL).
+    with WorkerPool("batch_fns:scripted", workers=1, timeout=2.0, result_delay=0.05,
+                    chunk_size=8) as pool:
+        for seq, item in enumerate([{"answer": "x"}, {"do": "sleep", "seconds": 1.5}]):
+            text = json.dumps({"id": seq, "reference": "x", **item})
+            pool.submit(Task(seq, seq + 1, text, nbytes=len(text)))
+        seen: dict[int, float] = {}
+        start = time.monotonic()
+        while pool.pending:
+            for task, _, _ in pool.step(timeout=5.0):
+                seen[task.seq] = time.monotonic() - start
+    assert seen[0] < seen[1] - 1.0
+
+
+@pytest.mark.slow
+def test_prepare_runs_before_the_budget_starts() -> None:
+    # A 0.8 s prepare and a 0.1 s check against a 0.5 s budget: the line is graded.
+    with WorkerPool("batch_fns:prepared", workers=1, timeout=0.5, grace=0.2) as pool:
+        done = _run_all(pool, [{"answer": "x", "prepare": 0.8},
+                               {"answer": "x", "do": "sleep", "seconds": 0.1}])
+    assert [done[seq][0] for seq in range(2)] == ["correct", "correct"]
+    assert done[0][1]["seconds"] < 0.5

@@ -11,6 +11,7 @@ import json
 import multiprocessing
 import os
 import random
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 import pytest
 
 from mathgrader.batch import BatchError, BatchInputError, BatchStats, run_batch
-from mathgrader.batch.runner import _home_of_text
+from mathgrader.batch.runner import _home_of_text, _LineReader
 from mathgrader.errors import ConfigError
 
 pytestmark = pytest.mark.slow  # every test here starts worker processes
@@ -347,6 +348,26 @@ def test_failing_input_answers_what_was_read_then_raises() -> None:
         run_batch(source(), out, grade_fn=FNS)
     assert [json.loads(t)["id"] for t in out.getvalue().splitlines()] == [0, 1]
     assert info.value.stats.lines == 2
+
+
+def test_a_regular_file_is_read_without_the_thread_and_fails_alike(tmp_path: Path) -> None:
+    # 600 lines (more than one batch of the reader), then a byte that is not UTF-8.
+    path = tmp_path / "in.jsonl"
+    path.write_bytes("".join(line(i) + "\n" for i in range(600)).encode() + b"\xff\n")
+    out = io.StringIO()
+    with path.open(encoding="utf-8") as source:
+        reader = _LineReader(source)
+        assert reader._direct
+        reader.close()
+        source.seek(0)
+        with pytest.raises(BatchInputError, match="could not read the input") as info:
+            run_batch(source, out, grade_fn=FNS, workers=2)
+    # The text layer decodes 8 KiB at a time: lines in the block with the bad byte are lost.
+    answered = [json.loads(t)["id"] for t in out.getvalue().splitlines()]
+    assert answered == list(range(len(answered)))
+    assert len(answered) >= 512  # two batches of the reader, at least
+    assert info.value.stats.lines == len(answered)
+    assert not any(t.name == "mathgrader-batch-reader" for t in threading.enumerate())
 
 
 def test_bad_grading_function_is_refused_before_starting() -> None:

@@ -95,6 +95,12 @@ MIN_PIPE_BUDGET = 16 * 1024
 PIPE_SIZE = 256 * 1024
 # A worker that has not said "ready" by then is considered broken (import hang, etc.).
 START_TIMEOUT = 60.0
+# The same for a grading function's `prepare` (see `_preparer`), which is outside the budget.
+PREPARE_TIMEOUT = 60.0
+# How long a worker may hold finished results to send them together (see `_serve`): a frame per
+# line costs a pickle, a write and a wake-up of the parent each, more than a repeated answer's
+# whole check. Short enough that the output keeps streaming.
+RESULT_DELAY = 0.005
 
 
 class BatchError(MathgraderError):
@@ -283,6 +289,14 @@ def soft_timer() -> Iterator[bool]:
         signal.signal(signal.SIGALRM, previous)
 
 
+def _preparer(fn: Callable[[Any], Any]) -> Callable[[Any], object] | None:
+    """The grading function's `prepare` attribute, if it has one: a worker calls it with each
+    item before the item's time budget starts, to load what that check will need (mathgrader's
+    `grade_item` imports SymPy there for the lines that use it) without counting it."""
+    prepare = getattr(fn, "prepare", None)
+    return prepare if callable(prepare) else None
+
+
 def _call_with_soft_limit(fn: Callable[[Any], Any], item: Any, seconds: float) -> Any:
     global _soft_armed
     if not _soft_enabled:  # without our handler SIGALRM would kill the process
@@ -337,9 +351,14 @@ def grade_payload(
 
 
 def _grade(
-    fn: Callable[[Any], Any], payload: Payload, budget: float, memory_limit: int | None
+    fn: Callable[[Any], Any], payload: Payload, budget: float, memory_limit: int | None,
+    prepare: Callable[[Any], object] | None = None,
+    progress: Any = None,
 ) -> tuple[str, str, bool]:
-    """`grade_payload`, also saying whether the check ran out of memory."""
+    """`grade_payload`, also saying whether the check ran out of memory.
+
+    `prepare(item)`, when given, runs first and outside the budget (see `_preparer`); the
+    parent learns when the budget started through `progress` (see `_serve`)."""
     lineno, raw, ident, item = payload
     start = time.perf_counter()
     try:
@@ -348,6 +367,17 @@ def _grade(
             if problem is not None:
                 line = error_line(ident, "bad_json", problem, time.perf_counter() - start)
                 return "error", line, False
+        if prepare is not None:
+            before = time.perf_counter()
+            if progress is not None:  # the parent's deadline for a line is well beyond this
+                progress[1] = time.monotonic() + PREPARE_TIMEOUT
+            try:
+                prepare(item)
+            except Exception:  # only ever a head start: the check itself does what is needed
+                pass
+            if progress is not None:
+                progress[1] = time.monotonic()
+            start += time.perf_counter() - before
         result = _call_with_soft_limit(fn, item, budget)
         data = _check_result(result)
         seconds = time.perf_counter() - start
@@ -518,6 +548,8 @@ def _worker_main(
     grade_fn: str,
     budget: float,
     memory_limit: int | None = None,
+    progress: Any = None,
+    result_delay: float = 0.0,
 ) -> None:
     """Entry point of a worker process: grade chunks until the task pipe closes."""
     # Ctrl-C reaches the whole process group; the parent decides and kills us itself.
@@ -539,9 +571,64 @@ def _worker_main(
     with soft_timer():
         _send_frame(results, ("ready", os.getpid()))
         try:
-            _serve(tasks, results, fn, budget, limit)
+            _serve(tasks, results, fn, budget, limit, progress, result_delay)
         except MemoryError:
             os._exit(_EXIT_OUT_OF_MEMORY)
+
+
+class _Outbox:
+    """A worker's finished results, sent to the parent several lines to a frame.
+
+    A frame per line costs a pickle, a write and often a wake-up of the parent: more than a
+    repeated answer's whole check. `_serve` sends what is held before a line once the oldest
+    result has waited `delay` seconds, and at the end of every chunk. So that results never wait
+    for a slow line, a thread sends them when a check has been running for `delay`: it gets the
+    interpreter whenever the check runs Python or C code that lets go of it (sleeps, I/O,
+    OpenSSL). Only C code that holds the interpreter and ignores signals keeps them until the
+    parent kills the worker, and the parent then re-runs them (see `WorkerPool._position`).
+    """
+
+    def __init__(self, conn: Connection, delay: float) -> None:
+        self.conn = conn
+        self.delay = delay
+        self.results: list[tuple[str, str, float]] = []
+        self.oldest = 0.0  # when the first of them finished
+        self.check_started = 0.0  # when the running check started; 0.0 between checks
+        self.lock = threading.Lock()
+        if delay > 0:
+            threading.Thread(target=self._watch, name="mathgrader-results", daemon=True).start()
+
+    def add(self, verdict: str, line: str, finished: float) -> None:
+        with self.lock:
+            if not self.results:
+                self.oldest = finished
+            self.results.append((verdict, line, finished))
+
+    def due(self, now: float) -> bool:
+        return bool(self.results) and now - self.oldest >= self.delay
+
+    def flush(self) -> None:
+        with self.lock:
+            self._send()
+
+    def send(self, message: tuple[Any, ...]) -> None:
+        """Send what is held, then `message`."""
+        with self.lock:
+            self._send()
+            _send_frame(self.conn, message)
+
+    def _send(self) -> None:
+        if self.results:
+            results, self.results = self.results, []
+            _send_frame(self.conn, ("results", results))
+
+    def _watch(self) -> None:
+        while True:
+            time.sleep(self.delay)
+            started = self.check_started
+            if self.results and started and time.monotonic() - started >= self.delay:
+                with self.lock:
+                    self._send()
 
 
 def _serve(
@@ -550,25 +637,47 @@ def _serve(
     fn: Callable[[Any], Any],
     budget: float,
     limit: int | None,
+    progress: Any = None,
+    result_delay: float = 0.0,
 ) -> None:
-    """A worker's loop: grade chunks until the task pipe closes or the worker must retire."""
+    """A worker's loop: grade chunks until the task pipe closes or the worker must retire.
+
+    Results go back through an `_Outbox`, several lines to a frame, and always at the end of a
+    chunk. The parent knows which line is running and since when, whatever is still held: before
+    each line the worker writes its number and start time into `progress`, memory shared with
+    the parent (see `WorkerPool._position`).
+    """
+    outbox = _Outbox(results, result_delay)
+    prepare = _preparer(fn)
+    started = 0  # lines started by this worker, over all its chunks
     while True:
         try:
             data = tasks.recv_bytes()
         except EOFError:
             return
         for payload in pickle.loads(data):
-            verdict, line, out_of_memory = _grade(fn, payload, budget, limit)
+            now = time.monotonic()
+            if outbox.due(now):
+                outbox.flush()
+            if progress is not None:
+                progress[1] = now  # written before the number: the parent reads in that order
+                progress[0] = started
+            started += 1
+            outbox.check_started = now
+            verdict, line, out_of_memory = _grade(fn, payload, budget, limit, prepare,
+                                                  progress)
+            outbox.check_started = 0.0
             # Decided before the result goes out, so the parent never starts the clock of a
             # next line that this worker will not grade.
             retire = out_of_memory and not _has_headroom(limit)
-            # One message per line: its finish time tells the parent when the next line
-            # started, so that line's deadline is exact even when the parent reads late.
-            _send_frame(results, ("result", verdict, line, time.monotonic()))
+            # Each line's finish time tells the parent when the next line started, so that
+            # line's deadline is exact however late the result arrives.
+            outbox.add(verdict, line, time.monotonic())
             if retire:
                 # The parent hands the rest of our lines to a fresh worker.
-                _send_frame(results, ("retire",))
+                outbox.send(("retire",))
                 return
+        outbox.flush()
 
 
 # ---------------------------------------------------------------------------------------------
@@ -656,10 +765,13 @@ class _Worker:
         "unread",
         "slot",
         "budget",
+        "progress",
+        "reported",
     )
 
     def __init__(
-        self, proc: Any, tasks: Connection, results: Connection, slot: int, budget: int
+        self, proc: Any, tasks: Connection, results: Connection, slot: int, budget: int,
+        progress: Any = None,
     ) -> None:
         self.proc = proc
         self.tasks = tasks
@@ -674,6 +786,9 @@ class _Worker:
         self.unread = 0  # bytes sent that the worker has not read yet
         self.slot = slot  # which queue of tasks is its own; a replacement takes over the slot
         self.budget = budget  # bytes that may sit unread in its task pipe (see MIN_PIPE_BUDGET)
+        # Shared with the worker: the number of the line it is grading and when it started.
+        self.progress = progress
+        self.reported = 0  # results received from it
 
 
 # Signals a library may die of at the memory limit: GMP and C++ code abort when an allocation
@@ -736,10 +851,11 @@ def start_fork_server(
 ) -> bool:
     """Start the process-wide fork server and its preload now, without waiting for either.
 
-    The preload (SymPy, numpy, the parser: about a second) is most of a short batch run, and
-    the parent needs none of it: started first thing, it runs on another core while the caller
-    goes on importing and parsing its arguments. A later `WorkerPool` with the same `grade_fn`
-    and `preload` forks its workers from it. Returns False where there is no fork server.
+    The preload (numpy, mpmath, the parser: about half a second) is most of a short batch run,
+    and the parent needs none of it: started first thing, it runs on another core while the
+    caller goes on importing and parsing its arguments. A later `WorkerPool` with the same
+    `grade_fn` and `preload` forks its workers from it. Returns False where there is no fork
+    server.
     """
     ctx = _context(None)
     if ctx.get_start_method() != "forkserver":
@@ -789,6 +905,7 @@ class WorkerPool:
         preload: Sequence[str] | None = None,
         start_method: str | None = None,
         memory_limit: int | None = DEFAULT_MEMORY_LIMIT,
+        result_delay: float = RESULT_DELAY,
     ) -> None:
         if workers < 1:
             raise BatchError("workers must be at least 1")
@@ -804,6 +921,7 @@ class WorkerPool:
         self.chunk_size = chunk_size
         self.max_attempts = max_attempts
         self.memory_limit = memory_limit
+        self.result_delay = max(0.0, result_delay)
         self.grace = default_grace(timeout) if grace is None else grace
         self.stats = PoolStats()
         self._ctx = _context(start_method)
@@ -916,9 +1034,12 @@ class WorkerPool:
     def _spawn(self, slot: int) -> None:
         task_r, task_w = self._ctx.Pipe(duplex=False)
         result_r, result_w = self._ctx.Pipe(duplex=False)
+        progress = self._ctx.RawArray("d", 2)
+        progress[0] = -1.0  # no line started yet
         proc = self._ctx.Process(
             target=_worker_main,
-            args=(task_r, result_w, self.grade_fn, self.timeout, self.memory_limit),
+            args=(task_r, result_w, self.grade_fn, self.timeout, self.memory_limit, progress,
+                  self.result_delay),
             name=f"mathgrader-batch-{self.stats.started}",
             daemon=True,
         )
@@ -937,7 +1058,7 @@ class WorkerPool:
         task_r.close()
         result_w.close()
         self.stats.started += 1
-        w = _Worker(proc, task_w, result_r, slot, _pipe_budget(task_w.fileno()))
+        w = _Worker(proc, task_w, result_r, slot, _pipe_budget(task_w.fileno()), progress)
         self._selector.register(result_r, selectors.EVENT_READ, (w, False))
         self._selector.register(proc.sentinel, selectors.EVENT_READ, (w, True))
         self._workers.append(w)
@@ -1044,11 +1165,10 @@ class WorkerPool:
             while not eof and wait([w.results], 1.0):
                 more, eof = w.frames.read()
                 messages += more
-        results = [m for m in messages if m[0] == "result"]
-        if results:
-            self._take_results(w, results)
         for message in messages:
-            if message[0] != "result":
+            if message[0] == "results":
+                self._take_results(w, message[1])
+            else:
                 self._handle(w, message)
         if eof or exited:
             self._on_death(w)
@@ -1061,7 +1181,8 @@ class WorkerPool:
         """
         started = w.head_started
         total = 0.0
-        for _, verdict, line, finished_at in results:
+        w.reported += len(results)
+        for verdict, line, finished_at in results:
             task = w.queue.popleft()
             if task.chunk_bytes:  # the first line of a chunk the worker has read meanwhile
                 w.unread -= task.chunk_bytes
@@ -1096,17 +1217,19 @@ class WorkerPool:
         if not w.ready:
             raise BatchError(f"a worker process exited during start-up ({_describe_exit(code)})")
         rest = list(w.queue)
+        index, started = self._position(w)
         if w.retiring:
             # It left on purpose after answering its last line: the rest were never started.
             self.stats.retired += 1
         else:
             self.stats.crashed += 1
         if rest and not w.retiring:  # the line it was grading killed it
-            culprit = rest[0]
+            # Lines before it were graded, but their results died unsent: they run again.
+            culprit = rest[index]
             culprit.attempts += 1
-            culprit.spent += now - w.head_started
+            culprit.spent += max(0.0, now - started)  # started: in the future while preparing
             if culprit.attempts >= self.max_attempts:
-                rest.pop(0)
+                rest.pop(index)
                 message = (
                     f"the grading process died {culprit.attempts} times while checking this "
                     f"line (last: {_describe_exit(code, self.memory_limit)})"
@@ -1122,6 +1245,22 @@ class WorkerPool:
         self._requeue(w, rest)
         if not self._closed:
             self._spawn(w.slot)
+
+    @staticmethod
+    def _position(w: _Worker) -> tuple[int, float]:
+        """Which task of `w.queue` the worker is grading, and since when.
+
+        Read from the memory the worker shares (its line number and start time, written before
+        each line), so lines it has finished but not yet reported are counted: they come first.
+        When that says nothing usable (no line started, or the worker is between chunks), the
+        head of the queue since the last reported finish.
+        """
+        if w.progress is not None:
+            number, started = w.progress[0], w.progress[1]  # in the reverse order of writing
+            index = int(number) - w.reported
+            if number >= 0 and 0 <= index < len(w.queue):
+                return index, max(started, w.queue[index].sent_at)
+        return 0, w.head_started
 
     def _next_deadline(self) -> float | None:
         deadlines = []
@@ -1146,19 +1285,26 @@ class WorkerPool:
                 self._drain(w, exited=True)
                 continue
             now = time.monotonic()
-            if now < w.head_started + self.timeout + self.grace:
+            index, started = self._position(w)
+            if now < started + self.timeout + self.grace:
+                # The line it is on started later than the parent could tell: the lines before
+                # it are finished but not yet reported, or it was being prepared (then its start
+                # is in the future, and its deadline is looked at again a budget from now).
+                w.head_started = min(started, now)
                 continue
             # Overran even the soft limit: SIGKILL is the only thing C code cannot ignore.
             self._workers.remove(w)
             self._bury(w)
             self.stats.killed += 1
+            # Lines before it were graded, but their results die with the worker: they run again.
+            lost = [w.queue.popleft() for _ in range(index)]
             task = w.queue.popleft()
-            seconds = task.spent + now - w.head_started
+            seconds = task.spent + now - started
             line = error_line(
                 task.id(), "timeout", timeout_message(self.timeout), seconds, verdict="timeout"
             )
             self._finished.append((task, "timeout", line))
-            self._requeue(w, w.queue)
+            self._requeue(w, [*lost, *w.queue])
             self._spawn(w.slot)
 
 

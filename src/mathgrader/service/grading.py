@@ -47,12 +47,13 @@ class _Waiter:
 
 class GradingPool:
     def __init__(self, *, workers: int = 2, timeout: float = 2.0,
-                 preload: Sequence[str] = ("mathgrader.batch._warmup",),
+                 preload: Sequence[str] = ("mathgrader.batch._warmup_sympy",),
                  grade_fn: str = DEFAULT_GRADE_FN, request_timeout: float | None = None) -> None:
         self.timeout = timeout
         self.request_timeout = request_timeout  # grade()'s default time limit (None: none)
+        # Every answer is sent back as soon as it is checked: a request waits for its own.
         self._pool = WorkerPool(grade_fn, workers=workers, timeout=timeout,
-                                preload=list(preload))
+                                preload=list(preload), result_delay=0.0)
         # Checks handed to the WorkerPool at most: enough for a full chunk on every worker and
         # one queued behind it, few enough that the rest can still be dropped when expired.
         self._window = 2 * DEFAULT_CHUNK_SIZE * workers
