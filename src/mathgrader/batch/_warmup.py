@@ -1,9 +1,12 @@
-"""Imported by the batch fork server only: builds the parser and loads SymPy once, so every
-worker forked from it (replacements after a timeout included) starts warm.
+"""Imported by the batch fork server only: builds the parser and the numpy and mpmath kits
+once, so every worker forked from it (replacements after a timeout included) starts warm.
 
-Doing work at import time is this module's whole purpose; nothing else imports it.
+SymPy is left out: its import is most of a worker's start-up and most lines never need it.
+A worker imports it before the first line that will (`grade_item.prepare`), outside that
+line's time budget. Doing work at import time is this module's whole purpose; nothing else
+imports it.
 """
 
-from ..checker.grade import grade
+from ..checker.grade import warm_up
 
-grade("x^2 + 1", "1 + x*x", form="factored")  # parser, numpy/mpmath kits and SymPy, all loaded
+warm_up(sympy=False)

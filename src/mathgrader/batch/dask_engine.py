@@ -98,7 +98,7 @@ def _grading_function(spec: str) -> Callable[[Any], Any]:
     """
     extra = None
     if spec.startswith("mathgrader."):
-        extra = ["mathgrader.checker.equivalence", "mathgrader.batch._warmup"]
+        extra = ["mathgrader.checker.equivalence", "mathgrader.batch._warmup_sympy"]
     for module in preload_modules(spec, extra):
         importlib.import_module(module)
     return load_grade_fn(spec)
@@ -120,7 +120,7 @@ def _pool(grade_fn: str, budget: float, memory_limit: int | None) -> WorkerPool 
     if pool is None:
         extra = None
         if grade_fn.startswith("mathgrader."):
-            extra = ["mathgrader.checker.equivalence", "mathgrader.batch._warmup"]
+            extra = ["mathgrader.checker.equivalence", "mathgrader.batch._warmup_sympy"]
         pool = WorkerPool(grade_fn, workers=1, timeout=budget, preload=extra,
                           memory_limit=memory_limit)
         pool.start()  # its processes are daemonic: they go with this worker process

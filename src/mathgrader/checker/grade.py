@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -12,7 +14,7 @@ from .options import GradeOptions
 if TYPE_CHECKING:
     from .equivalence import Checker
 
-__all__ = ["VERDICTS", "Grade", "grade", "grade_item"]
+__all__ = ["VERDICTS", "Grade", "grade", "grade_item", "prepare_item", "warm_up"]
 
 VERDICTS = ("correct", "incorrect", "invalid", "error", "timeout")
 
@@ -83,6 +85,46 @@ def grade_item(item: Any, checker: Checker | None = None) -> Grade:
     except ConfigError as exc:
         return Grade("error", 0.0, exc.message, exc.to_dict())
     return grade_with(reference, answer, options, checker)
+
+
+# What `checker.special` values without SymPy: numbers, operators, oo, zoo and nan.
+_SPECIAL_CONSTANT_CHARACTERS = frozenset("0123456789.+-*/^() \tozan")
+# oo, zoo or nan as names (not inside root or floor).
+_SPECIAL_NAME = re.compile(r"(?<![A-Za-z0-9_])(?:z?oo|nan)(?![A-Za-z0-9_])")
+
+
+def _may_need_sympy(item: Mapping[str, Any]) -> bool:
+    options = item.get("options")
+    if isinstance(options, Mapping) and options.get("form") not in (None, "any"):
+        return True  # form checks factor and simplify with SymPy
+    for key in ("reference", "answer"):
+        text = item.get(key)
+        if (isinstance(text, str) and ("oo" in text or "nan" in text)
+                and _SPECIAL_NAME.search(text)
+                and not _SPECIAL_CONSTANT_CHARACTERS.issuperset(text)):
+            return True  # oo, zoo or nan beside variables or functions: compared by SymPy
+    return False
+
+
+def prepare_item(item: Any) -> None:
+    """Import SymPy before grading an item whose check will likely need it.
+
+    Batch workers start without SymPy (its import is most of their start-up, and most lines
+    never need it) and call this before each line's time budget starts (`grade_item.prepare`),
+    so the import is not counted against the first line that uses it. A check this does not
+    foresee (an exact constant too large for mpmath) imports SymPy itself.
+    """
+    if "sympy" not in sys.modules and isinstance(item, Mapping) and _may_need_sympy(item):
+        warm_up(sympy=True)
+
+
+def warm_up(*, sympy: bool) -> None:
+    """Load what checks need: the parser and the numpy and mpmath kits, and with `sympy` also
+    SymPy and the parts of it that form checks use (their first use costs a tenth of a second
+    more than the import)."""
+    grade("x^2 + 1", "1 + x*x", **({"form": "factored"} if sympy else {}))
+
+grade_item.prepare = prepare_item  # type: ignore[attr-defined]  # read by the batch workers
 
 
 def _bad_item(message: str) -> Grade:

@@ -16,9 +16,10 @@ if TYPE_CHECKING:
 
 __all__ = ["BATCH_PRELOAD", "app", "main"]
 
-# What the batch fork server imports beyond the grading modules: warms the parser and SymPy, so
-# every worker (replacements included) starts warm. `mathgrader.cli` itself is cheap to import
-# in a worker that re-runs the `mathgrader` script.
+# What the batch fork server imports beyond the grading modules: warms the parser and the numpy
+# and mpmath kits, so every worker (replacements included) starts warm; SymPy is loaded by the
+# workers that need it. `mathgrader.cli` itself is cheap to import in a worker that re-runs the
+# `mathgrader` script.
 BATCH_PRELOAD = ("mathgrader.batch._warmup",)
 
 
@@ -37,9 +38,10 @@ def main() -> None:
 
 
 def _start_batch_early(args: list[str]) -> None:
-    """For `grade-batch` on this machine, start the fork server and its preload (about a second
-    of SymPy and numpy) before Typer reads the arguments, on the other core. A command that then
-    fails its usage check leaves nothing behind: the server exits with this process."""
+    """For `grade-batch` on this machine, start the fork server and its preload (about half a
+    second of numpy, mpmath and the parser) before Typer reads the arguments, on the other core.
+    A command that then fails its usage check leaves nothing behind: the server exits with this
+    process."""
     if not args or args[0] != "grade-batch" or any(
         arg in ("--help", "dask", "--engine=dask") for arg in args[1:]
     ):
