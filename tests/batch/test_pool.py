@@ -7,6 +7,8 @@ import time
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from mathgrader.batch.pool import (
     CHUNK_SECONDS,
@@ -303,3 +305,32 @@ def test_prepare_runs_before_the_budget_starts() -> None:
                                {"answer": "x", "do": "sleep", "seconds": 0.1}])
     assert [done[seq][0] for seq in range(2)] == ["correct", "correct"]
     assert done[0][1]["seconds"] < 0.5
+
+
+_JSON_SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.text(),
+                          st.floats(allow_nan=False, allow_infinity=False))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    ident=st.one_of(_JSON_SCALARS, st.lists(_JSON_SCALARS, max_size=3)),
+    verdict=st.sampled_from(["correct", "incorrect", "invalid", "error", "timeout"]),
+    score=st.floats(0, 1),
+    feedback=st.one_of(st.none(), st.text()),
+    error=st.one_of(st.none(), st.dictionaries(st.text(max_size=8), _JSON_SCALARS, max_size=3)),
+    seconds=st.floats(0, 100),
+    extra=st.one_of(st.none(), st.dictionaries(
+        st.sampled_from(["verdict", "score", "preview", "id", "x"]), _JSON_SCALARS, max_size=2)),
+)
+def test_result_line_writes_what_the_json_encoder_writes(
+    ident: Any, verdict: str, score: float, feedback: str | None,
+    error: dict[str, Any] | None, seconds: float, extra: dict[str, Any] | None,
+) -> None:
+    # result_line spells out the common case by hand; it must be the encoder's text exactly.
+    record = {"id": ident, "verdict": verdict, "score": score, "feedback": feedback,
+              "error": error}
+    record.update((k, v) for k, v in (extra or {}).items()
+                  if k not in {"id", "verdict", "score", "feedback", "error", "seconds"})
+    record["seconds"] = round(seconds, 6)
+    expected = json.dumps(record, allow_nan=False)
+    assert result_line(ident, verdict, score, feedback, error, seconds, extra) == expected

@@ -115,6 +115,13 @@ _RESERVED = frozenset({"id", "verdict", "score", "feedback", "error", "seconds"}
 # NaN and Infinity are not JSON: refuse them rather than write lines other tools reject. A shared
 # encoder, because json.dumps() with any non-default argument builds a new one on every call.
 _ENCODER = json.JSONEncoder(allow_nan=False)
+_quote = json.encoder.encode_basestring_ascii  # what the encoder escapes strings with
+
+
+def _json_scalar(value: str | int | None) -> str:
+    if value is None:
+        return "null"
+    return _quote(value) if type(value) is str else repr(value)
 
 
 def result_line(
@@ -134,6 +141,22 @@ def result_line(
     >>> result_line("q1", "correct", 1.0, None, None, 0.0012345678)
     '{"id": "q1", "verdict": "correct", "score": 1.0, "feedback": null, "error": null, "seconds": 0.001235}'
     """  # noqa: E501
+    if (
+        (ident is None or type(ident) is str or type(ident) is int)
+        and type(verdict) is str
+        and type(score) is float and math.isfinite(score)
+        and (feedback is None or type(feedback) is str)
+        and (not extra or _RESERVED.issuperset(extra))
+        and math.isfinite(seconds)
+    ):
+        # Every line goes through here, so the common case is written out: the same text as
+        # the encoder's (its own string escaping, float and int reprs, and separators).
+        return (
+            f'{{"id": {_json_scalar(ident)}, "verdict": {_quote(verdict)}, "score": {score!r}, '
+            f'"feedback": {_json_scalar(feedback)}, '
+            f'"error": {"null" if error is None else _ENCODER.encode(error)}, '
+            f'"seconds": {round(seconds, 6)!r}}}'
+        )
     record: dict[str, Any] = {
         "id": ident,
         "verdict": verdict,
@@ -301,13 +324,15 @@ def _call_with_soft_limit(fn: Callable[[Any], Any], item: Any, seconds: float) -
     global _soft_armed
     if not _soft_enabled:  # without our handler SIGALRM would kill the process
         return fn(item)
-    _soft_armed = True
+    # Armed before the flag is set: a timer left running by an earlier check is replaced first.
     signal.setitimer(signal.ITIMER_REAL, seconds)
+    _soft_armed = True
     try:
         return fn(item)
     finally:
+        # The timer is left to run out (or be replaced by the next check's): when it fires
+        # outside a check, _on_alarm ignores it, and one system call a line is saved.
         _soft_armed = False
-        signal.setitimer(signal.ITIMER_REAL, 0)
 
 
 def _check_result(result: Any) -> dict[str, Any]:
