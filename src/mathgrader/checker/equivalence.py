@@ -45,6 +45,7 @@ from .evaluate import (
 from .grade import Grade
 from .options import GradeOptions
 from .sampling import ROUNDS, exact_points, lattice_points, nudge, sample_variable
+from .special import Special, evaluate_special, to_complex
 
 __all__ = ["CheckTimeout", "Checker", "check"]
 
@@ -829,8 +830,6 @@ def _compare_special(ref: Expression, ans: Expression, options: GradeOptions) ->
     Small constants (`oo + 1`, `1/0`, `0*oo`) get SymPy's values from `special` without
     importing SymPy, and the same decisions as below.
     """
-    from .special import Special, evaluate_special, to_complex
-
     r_fast, a_fast = evaluate_special(ref.node), evaluate_special(ans.node)
     if r_fast is not None and a_fast is not None:
         if isinstance(r_fast, Special) or isinstance(a_fast, Special):
@@ -840,9 +839,9 @@ def _compare_special(ref: Expression, ans: Expression, options: GradeOptions) ->
         return Outcome(bool(_close(np.array([a_fast_value]), np.array([r_fast_value]),
                                    np.array([floor]), options)[0]))
 
-    import sympy as sp
+    from ..language.builder import build_sympy, load_sympy
 
-    from ..language.builder import build_sympy
+    sp = load_sympy()
 
     symbols: dict[str, Any] = {}
     try:

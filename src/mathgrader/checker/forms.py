@@ -112,9 +112,9 @@ def _is_factored(node: ast.Node) -> bool:
 
 def _irreducible(node: ast.Node) -> bool:
     """A factor that does not factor further over the rationals."""
-    import sympy as sp
+    from ..language.builder import build_sympy, load_sympy
 
-    from ..language.builder import build_sympy
+    sp = load_sympy()
 
     expr = build_sympy(node)
     try:
@@ -132,9 +132,9 @@ def _irreducible(node: ast.Node) -> bool:
 
 
 def _in_lowest_terms(node: ast.Node) -> bool:
-    import sympy as sp
+    from ..language.builder import build_sympy, load_sympy
 
-    from ..language.builder import build_sympy
+    sp = load_sympy()
 
     for child in ast.walk(node):
         if not (isinstance(child, ast.Binary) and child.op == "/"):
@@ -164,18 +164,18 @@ def _size(node: ast.Node) -> int:
 def simplified_size(reference: ast.Node) -> int:
     """The size a simplified answer may have: SymPy's simplest form of the reference, or the
     reference as written if that is smaller (SymPy's simplify is slow: cache this)."""
-    import sympy as sp
+    from ..language.builder import build_sympy, load_sympy
 
-    from ..language.builder import build_sympy
+    sp = load_sympy()
 
     simplest: Any = sp.simplify(build_sympy(reference))
     return min(int(sp.count_ops(simplest)), _size(reference))
 
 
 def _is_simplified(node: ast.Node, budget: int) -> bool:
-    import sympy as sp
+    from ..language.builder import build_sympy, load_sympy
 
-    from ..language.builder import build_sympy
+    sp = load_sympy()
 
     if _size(node) > budget:
         return False

@@ -9,6 +9,9 @@ result is estimated from logarithms; every built value is checked again. Results
 from __future__ import annotations
 
 import math
+import signal
+import sys
+import threading
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +20,7 @@ from . import ast
 from .limits import MAX_DIGITS
 from .table import CONSTANTS, FUNCTIONS
 
-__all__ = ["MAX_DIGITS", "build_sympy"]
+__all__ = ["MAX_DIGITS", "build_sympy", "load_sympy"]
 
 # Any power beyond this is refused, whatever its size, unless the base is 0, 1 or -1 (or I).
 MAX_EXPONENT = 10**7
@@ -163,6 +166,31 @@ class _Sizes:
             return math.inf
 
 
+def load_sympy() -> Any:
+    """The `sympy` module, imported on first use with SIGALRM held back.
+
+    Batch workers start without SymPy, so its import (about a second) can happen inside a check,
+    under the time budget's interval timer. An import cut short by the timer would leave SymPy
+    half-initialized for the rest of the process (some submodules loaded, the package not), so
+    the alarm waits until the import is done; the check then times out as it should.
+    """
+    module = sys.modules.get("sympy")
+    if module is not None:
+        return module
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_sigmask"
+    ):
+        import sympy
+
+        return sympy
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+    try:
+        import sympy
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+    return sympy
+
+
 def build_sympy(
     node: ast.Node,
     *,
@@ -173,8 +201,7 @@ def build_sympy(
 
     Raises `InputError` with code `number_too_large` for numbers too large to grade.
     """
-    import sympy as sp
-
+    sp = load_sympy()
     symbols = dict(symbols or {})
     sizes = _Sizes(sp)
     # Post-order without recursion: parse trees are at most Limits.max_depth deep, but the
