@@ -33,6 +33,7 @@ from ..language.limits import check_sizes
 from ..language.parser import parse_tree
 from ..language.spacing import token_key
 from .evaluate import (
+    RATIONAL_FUNCTIONS,
     Magnitudes,
     NotExact,
     Undefined,
@@ -40,7 +41,7 @@ from .evaluate import (
     compile_numpy_scaled,
     evaluate_exact,
     evaluate_mpmath,
-    is_rational_exact,
+    integer_exponent,
 )
 from .grade import Grade
 from .options import GradeOptions
@@ -80,21 +81,59 @@ class Expression:
     tokens: str | None  # spacing-insensitive key: equal keys, the same tree
 
     @classmethod
-    def from_node(cls, text: str, node: ast.Node) -> Expression:
-        names, functions = set(), set()
-        exact, special = True, False
-        for child in ast.walk(node):
-            if isinstance(child, ast.Name):
-                names.add(child.name)
-            elif isinstance(child, ast.Number) and child.is_decimal:
-                exact = False
-            elif isinstance(child, ast.Constant) and child.name in SPECIAL_CONSTANTS:
-                special = True
-            elif isinstance(child, ast.Call):
-                functions.add(child.name)
+    def from_node(cls, text: str, node: ast.Node, facts: _Facts | None = None) -> Expression:
+        """`facts` are `_facts(node)` when the caller has them already."""
+        names, functions, exact, special, rational, _ = facts or _facts(node)
         tokens = None if "\x00" in text else token_key(text)  # \x00: a rewrite's own name
-        return cls(text, node, frozenset(names), exact, is_rational_exact(node), special,
-                   frozenset(functions), tokens)
+        return cls(text, node, names, exact, rational, special, functions, tokens)
+
+
+# names, functions, exact, special, rational, and whether `check_sizes` can refuse the tree
+_Facts = tuple[frozenset[str], frozenset[str], bool, bool, bool, bool]
+# What `check_sizes` can refuse: a power, or a call that grows or takes a binomial's arguments.
+_SIZED_CALLS = frozenset({"exp", "sinh", "cosh", "binomial"})
+
+
+def _facts(node: ast.Node) -> _Facts:
+    """What `Expression` records about a tree, in one walk: its variables and functions, whether
+    it is exact (no decimal numbers), special (oo, zoo, nan) and rational (`is_rational_exact`),
+    and whether it has a part `check_sizes` can refuse (without one, it never raises)."""
+    names: set[str] = set()
+    functions: set[str] = set()
+    exact, special, rational, sized = True, False, True, False
+    stack = [node]
+    Name, Number, Constant, Binary, Call = (ast.Name, ast.Number, ast.Constant, ast.Binary,
+                                            ast.Call)
+    while stack:
+        child = stack.pop()
+        kind = type(child)
+        if kind is Binary:
+            stack.append(child.right)  # type: ignore[attr-defined]
+            stack.append(child.left)  # type: ignore[attr-defined]
+            if child.op == "^":  # type: ignore[attr-defined]
+                sized = True
+                if rational and not integer_exponent(child.right):  # type: ignore[attr-defined]
+                    rational = False
+        elif kind is Name:
+            names.add(child.name)  # type: ignore[attr-defined]
+        elif kind is Number:
+            if child.is_decimal:  # type: ignore[attr-defined]
+                exact = rational = False
+        elif kind is Constant:
+            rational = False
+            if child.name in SPECIAL_CONSTANTS:  # type: ignore[attr-defined]
+                special = True
+        elif kind is Call:
+            name = child.name  # type: ignore[attr-defined]
+            functions.add(name)
+            if name not in RATIONAL_FUNCTIONS:
+                rational = False
+            if name in _SIZED_CALLS:
+                sized = True
+            stack.extend(child.children())
+        else:
+            stack.extend(child.children())
+    return frozenset(names), frozenset(functions), exact, special, rational, sized
 
 
 @dataclass
@@ -255,9 +294,11 @@ class Checker:
         parsed = parse_tree(answer, variables=declared, allow_list=allow_list)
         items = []
         for node in parsed.items:
-            check_sizes(node, answer)
+            facts = _facts(node)
+            if facts[-1]:
+                check_sizes(node, answer)
             text = answer if len(parsed.items) == 1 else answer[node.start : node.end]
-            items.append(Expression.from_node(text, node))
+            items.append(Expression.from_node(text, node, facts))
         return items
 
     def _instructor_feedback(self, learner: Expression, options: GradeOptions,
@@ -359,13 +400,15 @@ class Checker:
         def make() -> Expression:
             try:
                 parsed = parse_tree(text)
-                check_sizes(parsed.node, text)
+                facts = _facts(parsed.node)
+                if facts[-1]:
+                    check_sizes(parsed.node, text)
             except InputError as exc:
                 raise ConfigError(
                     f"the reference answer {text!r} does not parse: {exc.message}",
                     field="reference",
                 ) from None
-            return Expression.from_node(text, parsed.node)
+            return Expression.from_node(text, parsed.node, facts)
 
         return self._expressions.get(("expr", text), make)
 

@@ -26,11 +26,13 @@ __all__ = [
     "EXACT_KIT",
     "MPMATH_KIT",
     "NUMPY_KIT",
+    "RATIONAL_FUNCTIONS",
     "NotExact",
     "Undefined",
     "compile_numpy",
     "compile_numpy_scaled",
     "evaluate_exact",
+    "integer_exponent",
     "evaluate_mpmath",
 ]
 
@@ -346,33 +348,44 @@ _NP_OPERATORS: Mapping[str, Callable[[Array, Array], Array]] = {
 
 def _compile_value(node: ast.Node, names: Mapping[str, int]) -> ValueFn:
     """Values only: one numpy operation per node, chosen when compiling."""
-    if isinstance(node, ast.Group):
-        return _compile_value(node.inner, names)
-    if isinstance(node, ast.Number | ast.Constant):
-        value = _number(node) if isinstance(node, ast.Number) else NUMPY_CONSTANTS[node.name]
-        return lambda x: np.full(x.shape[1], value, dtype=complex)
-    if isinstance(node, ast.Name):
-        index = names[node.name]
-        return lambda x: x[index]
-    if isinstance(node, ast.Unary):
-        inner = _compile_value(node.operand, names)
-        return inner if node.op == "+" else lambda x: -inner(x)
-    if isinstance(node, ast.Binary):
-        left = _compile_value(node.left, names)
-        exponent = _integer_literal(node.right) if node.op == "^" else None
+    kind = type(node)  # the exact type, commonest first
+    while kind is ast.Group:
+        node = node.inner  # type: ignore[attr-defined]
+        kind = type(node)
+    if kind is ast.Binary:
+        left = _compile_value(node.left, names)  # type: ignore[attr-defined]
+        exponent = (_integer_literal(node.right)  # type: ignore[attr-defined]
+                    if node.op == "^" else None)  # type: ignore[attr-defined]
         if exponent is not None:  # as in _compile_binary
             return lambda x: _cut_negative_real(left(x)) ** exponent
-        right = _compile_value(node.right, names)
-        op = _NP_OPERATORS[node.op]
+        right = _compile_value(node.right, names)  # type: ignore[attr-defined]
+        op = _NP_OPERATORS[node.op]  # type: ignore[attr-defined]
         return lambda x: op(left(x), right(x))
-    if isinstance(node, ast.Call):
-        impl = NUMPY_KIT[node.name]
-        args = [_compile_value(a, names) for a in _call_args(node)]
+    if kind is ast.Name:
+        index = names[node.name]  # type: ignore[attr-defined]
+        return lambda x: x[index]
+    if kind is ast.Number or kind is ast.Constant:
+        value = (_number(node) if kind is ast.Number  # type: ignore[arg-type]
+                 else NUMPY_CONSTANTS[node.name])  # type: ignore[attr-defined]
+        return lambda x: _filled(x.shape[1], value)
+    if kind is ast.Unary:
+        inner = _compile_value(node.operand, names)  # type: ignore[attr-defined]
+        return inner if node.op == "+" else lambda x: -inner(x)  # type: ignore[attr-defined]
+    if kind is ast.Call:
+        impl = NUMPY_KIT[node.name]  # type: ignore[attr-defined]
+        args = [_compile_value(a, names) for a in _call_args(node)]  # type: ignore[arg-type]
         if len(args) == 1:
             only = args[0]
             return lambda x: np.asarray(impl(only(x)), dtype=complex)
         return lambda x: np.asarray(impl(*[fn(x) for fn in args]), dtype=complex)
-    raise TypeError(f"cannot evaluate {type(node).__name__}")
+    raise TypeError(f"cannot evaluate {kind.__name__}")
+
+
+def _filled(size: int, value: complex) -> Array:
+    """`np.full(size, value, dtype=complex)` without its Python-level overhead."""
+    out = np.empty(size, dtype=complex)
+    out.fill(value)
+    return out
 
 
 def _integer_literal(node: ast.Node) -> int | None:
@@ -459,35 +472,47 @@ EXACT_KIT: Mapping[str, Callable[..., Fraction]] = {
 
 def evaluate_exact(node: ast.Node, values: Mapping[str, Fraction]) -> Fraction:
     """The exact rational value of `node`, or `NotExact` / `Undefined`."""
-    node = ast.strip_groups(node)
-    if isinstance(node, ast.Number):
-        if node.is_decimal:
-            raise NotExact
-        return node.value
-    if isinstance(node, ast.Name):
-        return values[node.name]
-    if isinstance(node, ast.Constant):
-        raise NotExact
-    if isinstance(node, ast.Unary):
-        inner = evaluate_exact(node.operand, values)
-        return -inner if node.op == "-" else inner
-    if isinstance(node, ast.Binary):
-        a = evaluate_exact(node.left, values)
-        if node.op == "^":
-            return _exact_power(a, evaluate_exact(node.right, values))
-        b = evaluate_exact(node.right, values)
-        if node.op == "/" and b == 0:
-            raise Undefined
-        result = ARITHMETIC[node.op](a, b)
+    # Dispatch on the exact type, commonest first: this runs for every node of every answer
+    # compared exactly, at every point.
+    kind = type(node)
+    while kind is ast.Group:
+        node = node.inner  # type: ignore[attr-defined]
+        kind = type(node)
+    if kind is ast.Binary:
+        op = node.op  # type: ignore[attr-defined]
+        a = evaluate_exact(node.left, values)  # type: ignore[attr-defined]
+        if op == "^":
+            return _exact_power(a, evaluate_exact(node.right, values))  # type: ignore[attr-defined]
+        b = evaluate_exact(node.right, values)  # type: ignore[attr-defined]
+        if op == "*":
+            result = a * b
+        elif op == "+":
+            result = a + b
+        elif op == "-":
+            result = a - b
+        else:
+            if b == 0:
+                raise Undefined
+            result = a / b
         if result.numerator.bit_length() + result.denominator.bit_length() > _MAX_EXACT_BITS:
             raise NotExact
         return result
-    if isinstance(node, ast.Call):
-        args = node.args
-        if len(args) == 1 and isinstance(args[0], ast.Sequence):
+    if kind is ast.Number:
+        if node.is_decimal:  # type: ignore[attr-defined]
+            raise NotExact
+        return node.value  # type: ignore[attr-defined]
+    if kind is ast.Name:
+        return values[node.name]  # type: ignore[attr-defined]
+    if kind is ast.Unary:
+        inner = evaluate_exact(node.operand, values)  # type: ignore[attr-defined]
+        return -inner if node.op == "-" else inner  # type: ignore[attr-defined]
+    if kind is ast.Call:
+        args = node.args  # type: ignore[attr-defined]
+        if len(args) == 1 and type(args[0]) is ast.Sequence:
             args = args[0].items
-        return EXACT_KIT[node.name](*[evaluate_exact(a, values) for a in args])
-    raise NotExact
+        return EXACT_KIT[node.name](  # type: ignore[attr-defined]
+            *[evaluate_exact(a, values) for a in args])
+    raise NotExact  # constants, and a list outside gcd/lcm
 
 
 def _exact_power(base: Fraction, exponent: Fraction) -> Fraction:
@@ -504,12 +529,12 @@ def _exact_power(base: Fraction, exponent: Fraction) -> Fraction:
     return base**n
 
 
-_RATIONAL_FUNCTIONS = frozenset(name for name, impl in EXACT_KIT.items() if impl is not _not_exact)
+RATIONAL_FUNCTIONS = frozenset(name for name, impl in EXACT_KIT.items() if impl is not _not_exact)
 
 
 def is_rational_exact(node: ast.Node) -> bool:
     """Whether `node` can only produce rationals: no decimals, constants or irrational functions."""
-    rational_functions = _RATIONAL_FUNCTIONS
+    rational_functions = RATIONAL_FUNCTIONS
     for child in ast.walk(node):
         if isinstance(child, ast.Number) and child.is_decimal:
             return False
@@ -518,9 +543,15 @@ def is_rational_exact(node: ast.Node) -> bool:
         if isinstance(child, ast.Call) and child.name not in rational_functions:
             return False
         if isinstance(child, ast.Binary) and child.op == "^":
-            if _integer_literal(child.right) is None and not _constant_integer(child.right):
+            if not integer_exponent(child.right):
                 return False
     return True
+
+
+def integer_exponent(node: ast.Node) -> bool:
+    """Whether an exponent keeps a power rational: an integer literal, or a constant with an
+    integer value (10^3, 6/2)."""
+    return _integer_literal(node) is not None or _constant_integer(node)
 
 
 def _constant_integer(node: ast.Node) -> bool:
@@ -708,45 +739,56 @@ def evaluate_mpmath(
 ) -> Any:
     """Evaluate at the current `mpmath.mp.dps`; raises `Undefined` at poles and `NotExact` for
     values mpmath cannot represent (infinities), so callers fall back to SymPy for those."""
-    node = ast.strip_groups(node)
+    kind = type(node)  # the exact type, commonest first: this runs for every node
+    while kind is ast.Group:
+        node = node.inner  # type: ignore[attr-defined]
+        kind = type(node)
     result: Any
-    evaluated_args: list[Any] = []
-    if isinstance(node, ast.Number):
-        result = mpmath.mpf(node.value.numerator) / node.value.denominator
-    elif isinstance(node, ast.Name):
-        result = values[node.name]
-    elif isinstance(node, ast.Constant):
-        if node.name not in MPMATH_CONSTANTS:
-            raise NotExact
-        result = MPMATH_CONSTANTS[node.name]()
-    elif isinstance(node, ast.Unary):
-        inner = evaluate_mpmath(node.operand, values, magnitudes)
-        result = -inner if node.op == "-" else inner
-    elif isinstance(node, ast.Binary):
-        a = evaluate_mpmath(node.left, values, magnitudes)
-        b = evaluate_mpmath(node.right, values, magnitudes)
-        if node.op == "^":
+    exact_term = True  # see Magnitudes: whether the value is a term to resolve
+    if kind is ast.Binary:
+        op = node.op  # type: ignore[attr-defined]
+        a = evaluate_mpmath(node.left, values, magnitudes)  # type: ignore[attr-defined]
+        b = evaluate_mpmath(node.right, values, magnitudes)  # type: ignore[attr-defined]
+        if op == "^":
             _refuse_huge(b)
         try:
-            if node.op != "^":
-                result = ARITHMETIC[node.op](a, b)
+            if op != "^":
+                result = ARITHMETIC[op](a, b)
             elif a == 0 and (b.real if isinstance(b, mpmath.mpc) else b) < 0:
                 raise Undefined
             else:
                 result = mpmath.power(a, b)
         except ZeroDivisionError:
             raise Undefined from None
-    elif isinstance(node, ast.Call):
-        args = node.args
-        if len(args) == 1 and isinstance(args[0], ast.Sequence):
+        exact_term = op not in "+-"
+    elif kind is ast.Number:
+        value = node.value  # type: ignore[attr-defined]
+        denominator = value.denominator
+        # An integer is exactly what mpf(n) / 1 would round it to.
+        result = mpmath.mpf(value.numerator)
+        if denominator != 1:
+            result = result / denominator
+    elif kind is ast.Name:
+        result = values[node.name]  # type: ignore[attr-defined]
+    elif kind is ast.Unary:
+        inner = evaluate_mpmath(node.operand, values, magnitudes)  # type: ignore[attr-defined]
+        result = -inner if node.op == "-" else inner  # type: ignore[attr-defined]
+    elif kind is ast.Call:
+        name = node.name  # type: ignore[attr-defined]
+        args = node.args  # type: ignore[attr-defined]
+        if len(args) == 1 and type(args[0]) is ast.Sequence:
             args = args[0].items
         evaluated_args = [evaluate_mpmath(a, values, magnitudes) for a in args]
-        if node.name in _GROWS_OR_REDUCES:
+        if name in _GROWS_OR_REDUCES:
             _refuse_huge(evaluated_args[0])
         try:
-            result = MPMATH_KIT[node.name](*evaluated_args)
+            result = MPMATH_KIT[name](*evaluated_args)
         except (ZeroDivisionError, ValueError):
             raise Undefined from None
+    elif kind is ast.Constant:
+        if node.name not in MPMATH_CONSTANTS:  # type: ignore[attr-defined]
+            raise NotExact
+        result = MPMATH_CONSTANTS[node.name]()  # type: ignore[attr-defined]
     else:
         raise NotExact
     pair = getattr(result, "_mpc_", None)
@@ -755,7 +797,9 @@ def evaluate_mpmath(
     if not _is_finite(result):
         raise Undefined
     if magnitudes is not None:
-        magnitudes.see(result, exact_term=_exact_term(node, result, evaluated_args))
+        if kind is ast.Call and node.name in _CAN_CANCEL:  # type: ignore[attr-defined]
+            exact_term = _above_noise(result, evaluated_args)
+        magnitudes.see(result, exact_term=exact_term)
     return result
 
 
@@ -789,8 +833,39 @@ def _exact_term(node: ast.Node, result: Any, args: list[Any]) -> bool:
         return True
     if node.name not in _CAN_CANCEL:
         return True
+    return _above_noise(result, args)
+
+
+def _above_noise(result: Any, args: list[Any]) -> bool:
+    """Whether |result| > max |arg| * 10^(20 - dps): the value of a function that can cancel
+    is a term to resolve, not rounding noise of its arguments.
+
+    Most values are far from the line, which their magnitudes (2^(m-2) <= |x| <= 2^m, mpc
+    included) show without the multiplication; values near it are compared exactly.
+    """
+    dps = mpmath.mp.dps
+    low = _magnitude(result)
+    if low is None:
+        return False  # 0 is never above anything: the product is at least 0
+    high = None  # the magnitude of the largest argument; None while all are zero
+    for a in args:
+        bits = _magnitude(a)
+        if bits is not None and (high is None or bits > high):
+            high = bits
+    if high is None:
+        return True  # largest is 0, the result is not
+    line = high + _noise_magnitude(dps)  # max |arg| * noise <= 2^line, and >= 2^(line - 3)
+    if low - 2 > line:
+        return True
+    if low <= line - 3:
+        return False
     largest = max((abs(a) for a in args), default=0)
-    return bool(abs(result) > largest * _noise_factor(mpmath.mp.dps))
+    return bool(abs(result) > largest * _noise_factor(dps))
+
+
+@functools.lru_cache(maxsize=64)
+def _noise_magnitude(dps: int) -> int:
+    return int(mpmath.mag(_noise_factor(dps)))
 
 
 @functools.lru_cache(maxsize=64)
