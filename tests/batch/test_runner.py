@@ -446,3 +446,32 @@ def test_lines_graded_differently_get_different_homes(a: str, b: str) -> None:
 @pytest.mark.parametrize("text", ["{oops", '{"id": 1}', "[1, 2]", '{"answer": 3}'])
 def test_lines_without_graded_fields_have_no_home(text: str) -> None:
     assert _home_of_text(text) is None
+
+
+# -- blocks: consecutive raw lines travel as one task ----------------------------------------
+
+def test_a_line_that_hangs_in_a_block_is_the_only_timeout() -> None:
+    # Lines 0-9 form one block (BLOCK_LINES is 64); line 4 hangs where no signal reaches it, so
+    # the worker is killed: the lines it had finished run again, the rest of the block goes on.
+    lines = [line(i, "masked" if i == 4 else None, right=i % 3 != 0) for i in range(10)]
+    records, stats = run(lines, workers=1, timeout=0.5)
+    assert [r["id"] for r in records] == list(range(10))
+    assert verdicts(records) == [
+        "timeout" if i == 4 else ("incorrect" if i % 3 == 0 else "correct") for i in range(10)]
+    assert stats.worker_restarts == 1
+
+
+def test_a_line_that_crashes_its_worker_in_a_block_is_the_only_error() -> None:
+    lines = [line(i, "exit" if i == 2 else None) for i in range(6)]
+    records, stats = run(lines, workers=1)
+    assert verdicts(records) == ["correct", "correct", "error", "correct", "correct", "correct"]
+    assert records[2]["error"]["code"] == "worker_crashed"
+    assert stats.worker_restarts == 2  # the line is given a second worker before it is blamed
+
+
+def test_blank_lines_end_a_block_and_line_numbers_stay_right() -> None:
+    lines = ["{oops", line(1), "", "", "[1]", line(5), "{bad"]
+    records, stats = run(lines, workers=2)
+    assert [r["error"]["message"][:7] if r["error"] else r["verdict"] for r in records] == [
+        "line 1:", "correct", "line 5:", "correct", "line 7:"]
+    assert stats.blank_lines == 2

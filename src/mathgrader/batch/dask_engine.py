@@ -50,7 +50,6 @@ from .pool import (
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_TIMEOUT,
     BatchError,
-    Payload,
     Task,
     WorkerPool,
     decode_line,
@@ -61,6 +60,9 @@ from .pool import (
     preload_modules,
     result_line,
     soft_timer,
+)
+from .pool import (
+    LinePayload as Payload,
 )
 from .runner import (
     RESOLVE_ERRORS,

@@ -55,6 +55,7 @@ __all__ = [
     "DEFAULT_TIMEOUT",
     "BatchError",
     "Finished",
+    "LinePayload",
     "PoolStats",
     "Task",
     "WorkerPool",
@@ -352,16 +353,19 @@ def _check_result(result: Any) -> dict[str, Any]:
     return dict(data)
 
 
-Payload = tuple[int, str | None, Any, Any]
-"""What a worker receives per line: (line number, raw text or None, id, decoded item).
+LinePayload = tuple[int, str | None, Any, Any]
+"""What a worker grades per line: (line number, raw text or None, id, decoded item).
 
 With raw text the worker decodes it (cheaper for the parent); without, the parent has already
 decoded and resolved the item."""
+Payload = tuple[int, str | list[str] | None, Any, Any]
+"""What a worker receives per task: a `LinePayload`, or for a block (first line number, the
+lines' raw texts, None, None)."""
 
 
 def grade_payload(
     fn: Callable[[Any], Any],
-    payload: Payload,
+    payload: LinePayload,
     budget: float,
     *,
     memory_limit: int | None = None,
@@ -376,7 +380,7 @@ def grade_payload(
 
 
 def _grade(
-    fn: Callable[[Any], Any], payload: Payload, budget: float, memory_limit: int | None,
+    fn: Callable[[Any], Any], payload: LinePayload, budget: float, memory_limit: int | None,
     prepare: Callable[[Any], object] | None = None,
     progress: Any = None,
 ) -> tuple[str, str, bool]:
@@ -616,14 +620,14 @@ class _Outbox:
     def __init__(self, conn: Connection, delay: float) -> None:
         self.conn = conn
         self.delay = delay
-        self.results: list[tuple[str, str, float]] = []
+        self.results: list[tuple[Any, str, float]] = []
         self.oldest = 0.0  # when the first of them finished
         self.check_started = 0.0  # when the running check started; 0.0 between checks
         self.lock = threading.Lock()
         if delay > 0:
             threading.Thread(target=self._watch, name="mathgrader-results", daemon=True).start()
 
-    def add(self, verdict: str, line: str, finished: float) -> None:
+    def add(self, verdict: Any, line: str, finished: float) -> None:
         with self.lock:
             if not self.results:
                 self.oldest = finished
@@ -675,29 +679,47 @@ def _serve(
     outbox = _Outbox(results, result_delay)
     prepare = _preparer(fn)
     started = 0  # lines started by this worker, over all its chunks
+
+    def grade(payload: LinePayload) -> tuple[str, str, bool]:
+        """One line, with its number and start time in `progress`; and whether to retire."""
+        nonlocal started
+        now = time.monotonic()
+        if outbox.due(now):
+            outbox.flush()
+        if progress is not None:
+            progress[1] = now  # written before the number: the parent reads in that order
+            progress[0] = started
+        started += 1
+        outbox.check_started = now
+        verdict, line, out_of_memory = _grade(fn, payload, budget, limit, prepare, progress)
+        outbox.check_started = 0.0
+        # Decided before the result goes out, so the parent never starts the clock of a next
+        # line that this worker will not grade.
+        return verdict, line, out_of_memory and not _has_headroom(limit)
+
     while True:
         try:
             data = tasks.recv_bytes()
         except EOFError:
             return
         for payload in pickle.loads(data):
-            now = time.monotonic()
-            if outbox.due(now):
-                outbox.flush()
-            if progress is not None:
-                progress[1] = now  # written before the number: the parent reads in that order
-                progress[0] = started
-            started += 1
-            outbox.check_started = now
-            verdict, line, out_of_memory = _grade(fn, payload, budget, limit, prepare,
-                                                  progress)
-            outbox.check_started = 0.0
-            # Decided before the result goes out, so the parent never starts the clock of a
-            # next line that this worker will not grade.
-            retire = out_of_memory and not _has_headroom(limit)
-            # Each line's finish time tells the parent when the next line started, so that
-            # line's deadline is exact however late the result arrives.
-            outbox.add(verdict, line, time.monotonic())
+            lineno, raw, ident, item = payload
+            retire = False
+            if type(raw) is list:  # a block: answered as one, the lines joined
+                verdicts: list[str] = []
+                lines: list[str] = []
+                for i, text in enumerate(raw):
+                    verdict, line, retire = grade((lineno + i, text, None, None))
+                    verdicts.append(verdict)
+                    lines.append(line)
+                    if retire:  # the parent re-sends the rest of the block
+                        break
+                # Each result's finish time tells the parent when the next line started, so
+                # that line's deadline is exact however late the result arrives.
+                outbox.add(verdicts, "\n".join(lines), time.monotonic())
+            else:
+                verdict, line, retire = grade((lineno, raw, ident, item))
+                outbox.add(verdict, line, time.monotonic())
             if retire:
                 # The parent hands the rest of our lines to a fresh worker.
                 outbox.send(("retire",))
@@ -711,7 +733,14 @@ def _serve(
 
 
 class Task:
-    """One non-blank input line on its way through the pool."""
+    """One non-blank input line on its way through the pool, or a block of consecutive ones.
+
+    A block (`lines`, raw texts of lines numbered `lineno`, `lineno + 1`, ... and sequence
+    numbers `seq`, `seq + 1`, ...) is sent, graded and answered as one: its result is a list of
+    verdicts and the output lines joined, so the parent does per block what it would otherwise
+    do per line. When a worker dies in the middle of a block, the block is split (`cut`) and
+    the line that killed it goes on alone.
+    """
 
     __slots__ = (
         "seq",
@@ -725,6 +754,8 @@ class Task:
         "sent_at",
         "chunk_bytes",
         "home",
+        "lines",
+        "count",
     )
 
     def __init__(
@@ -736,7 +767,10 @@ class Task:
         item: Any = None,
         nbytes: int = 0,
         home: int | None = None,
+        lines: list[str] | None = None,
     ) -> None:
+        self.lines = lines
+        self.count = 1 if lines is None else len(lines)
         self.seq = seq
         self.lineno = lineno
         self.raw = raw
@@ -753,14 +787,38 @@ class Task:
         self.home = home
 
     def payload(self) -> Payload:
-        return (self.lineno, self.raw, self.ident, self.item)
+        return (self.lineno, self.raw if self.lines is None else self.lines, self.ident,
+                self.item)
 
     def id(self) -> Any:
         return ident_of(self.raw) if self.raw is not None else self.ident
 
+    def cut(self, i: int) -> tuple[Task | None, Task | None]:
+        """A block's lines before line `i` and from it on, each a block (None when empty)."""
+        assert self.lines is not None
 
-Finished = tuple[Task, str, str]
-"""(task, verdict, output line)"""
+        def part(start: int, end: int) -> Task | None:
+            if start >= end:
+                return None
+            lines = self.lines[start:end]  # type: ignore[index]
+            return Task(self.seq + start, self.lineno + start, None, nbytes=sum(map(len, lines)),
+                        home=self.home, lines=lines)
+
+        return part(0, i), part(i, self.count)
+
+    def split(self, i: int) -> tuple[Task | None, Task, Task | None]:
+        """(lines before line `i`, line `i` as a task of its own, lines after it)."""
+        if self.lines is None:
+            return None, self, None
+        before, rest = self.cut(i)
+        assert rest is not None and rest.lines is not None
+        text = rest.lines[0]
+        one = Task(rest.seq, rest.lineno, text, nbytes=len(text), home=self.home)
+        return before, one, rest.cut(1)[1]
+
+
+Finished = tuple[Task, Any, str]
+"""(task, verdict, output line); for a block, (task, its verdicts in order, its lines joined)"""
 
 
 @dataclass(slots=True)
@@ -1125,7 +1183,7 @@ class WorkerPool:
             if not self._queued:
                 return
             share = -(-self._queued // (len(idle) - i))
-            self._send(w, min(limit, share), pipelined=False)
+            self._send(w, limit, pipelined=False, tasks=share)
         # ...then one more chunk queued behind each busy worker, so none waits on a round trip.
         for w in sorted(ready, key=lambda w: len(w.queue)):
             if not self._queued:
@@ -1133,7 +1191,8 @@ class WorkerPool:
             if not w.broken and 0 < len(w.queue) <= limit:
                 self._send(w, limit, pipelined=True)
 
-    def _send(self, w: _Worker, limit: int, *, pipelined: bool) -> None:
+    def _send(self, w: _Worker, limit: int, *, pipelined: bool, tasks: int = 1 << 30) -> None:
+        """Send `w` a chunk of at most `limit` lines in at most `tasks` tasks."""
         # Its own tasks; an idle worker with none left takes the oldest of the longest queue
         # (they hold back the output) rather than wait, a busy one leaves them to their worker.
         todo = self._todo[w.slot]
@@ -1143,13 +1202,14 @@ class WorkerPool:
             todo = max(self._todo, key=len)
         max_bytes = w.budget // 2
         chunk: list[Task] = []
-        nbytes = 0
-        while todo and len(chunk) < limit:
+        nbytes = lines = 0
+        while todo and lines < limit and len(chunk) < tasks:
             if chunk and nbytes + todo[0].nbytes > max_bytes:
                 break
             task = todo.popleft()
             chunk.append(task)
             nbytes += task.nbytes
+            lines += task.count
         self._queued -= len(chunk)
         data = pickle.dumps([t.payload() for t in chunk], protocol=pickle.HIGHEST_PROTOCOL)
         if pipelined and w.unread + len(data) > w.budget:
@@ -1206,9 +1266,18 @@ class WorkerPool:
         """
         started = w.head_started
         total = 0.0
-        w.reported += len(results)
+        lines = 0
         for verdict, line, finished_at in results:
-            task = w.queue.popleft()
+            count = 1 if type(verdict) is str else len(verdict)
+            w.reported += count
+            lines += count
+            task = w.queue[0]
+            if count < task.count:  # a block the worker left part-way: the rest is re-sent
+                done, rest = task.cut(count)
+                assert done is not None and rest is not None
+                task, w.queue[0] = done, rest
+            else:
+                w.queue.popleft()
             if task.chunk_bytes:  # the first line of a chunk the worker has read meanwhile
                 w.unread -= task.chunk_bytes
                 task.chunk_bytes = 0
@@ -1218,7 +1287,7 @@ class WorkerPool:
             if task.spent:
                 line = _add_seconds(line, task.spent)
             self._finished.append((task, verdict, line))
-        average = total / len(results)
+        average = total / lines
         previous = self._line_seconds
         self._line_seconds = average if previous is None else 0.7 * previous + 0.3 * average
         if w.queue:
@@ -1242,7 +1311,7 @@ class WorkerPool:
         if not w.ready:
             raise BatchError(f"a worker process exited during start-up ({_describe_exit(code)})")
         rest = list(w.queue)
-        index, started = self._position(w)
+        index, line, started = self._position(w)
         if w.retiring:
             # It left on purpose after answering its last line: the rest were never started.
             self.stats.retired += 1
@@ -1250,7 +1319,9 @@ class WorkerPool:
             self.stats.crashed += 1
         if rest and not w.retiring:  # the line it was grading killed it
             # Lines before it were graded, but their results died unsent: they run again.
-            culprit = rest[index]
+            before, culprit, after = rest[index].split(line)
+            rest[index : index + 1] = [t for t in (before, culprit, after) if t is not None]
+            index = rest.index(culprit)
             culprit.attempts += 1
             culprit.spent += max(0.0, now - started)  # started: in the future while preparing
             if culprit.attempts >= self.max_attempts:
@@ -1272,20 +1343,23 @@ class WorkerPool:
             self._spawn(w.slot)
 
     @staticmethod
-    def _position(w: _Worker) -> tuple[int, float]:
-        """Which task of `w.queue` the worker is grading, and since when.
+    def _position(w: _Worker) -> tuple[int, int, float]:
+        """Which task of `w.queue` the worker is grading, which line of it, and since when.
 
         Read from the memory the worker shares (its line number and start time, written before
         each line), so lines it has finished but not yet reported are counted: they come first.
         When that says nothing usable (no line started, or the worker is between chunks), the
-        head of the queue since the last reported finish.
+        first line of the head of the queue, since the last reported finish.
         """
         if w.progress is not None:
             number, started = w.progress[0], w.progress[1]  # in the reverse order of writing
-            index = int(number) - w.reported
-            if number >= 0 and 0 <= index < len(w.queue):
-                return index, max(started, w.queue[index].sent_at)
-        return 0, w.head_started
+            offset = int(number) - w.reported
+            if number >= 0 and offset >= 0:
+                for index, task in enumerate(w.queue):
+                    if offset < task.count:
+                        return index, offset, max(started, task.sent_at)
+                    offset -= task.count
+        return 0, 0, w.head_started
 
     def _next_deadline(self) -> float | None:
         deadlines = []
@@ -1310,7 +1384,7 @@ class WorkerPool:
                 self._drain(w, exited=True)
                 continue
             now = time.monotonic()
-            index, started = self._position(w)
+            index, line_in_task, started = self._position(w)
             if now < started + self.timeout + self.grace:
                 # The line it is on started later than the parent could tell: the lines before
                 # it are finished but not yet reported, or it was being prepared (then its start
@@ -1323,7 +1397,8 @@ class WorkerPool:
             self.stats.killed += 1
             # Lines before it were graded, but their results die with the worker: they run again.
             lost = [w.queue.popleft() for _ in range(index)]
-            task = w.queue.popleft()
+            before, task, after = w.queue.popleft().split(line_in_task)
+            lost += [t for t in (before, after) if t is not None]
             seconds = task.spent + now - started
             line = error_line(
                 task.id(), "timeout", timeout_message(self.timeout), seconds, verdict="timeout"
