@@ -3,10 +3,12 @@
 Four measurements, each against a baseline timed in the same run (the machine is shared):
 
 - scaling: `mathgrader grade-batch --workers W` (W = 1 .. cores) with the local engine and with
-  `--engine dask` (a Dask LocalCluster), on two workloads: `realistic`, the realistic batch
+  `--engine dask` (a Dask LocalCluster), on three workloads: `realistic`, the realistic batch
   repeated to about `--lines` lines (most lines are answers a worker has graded before, so the
-  engine's own per-line cost shows), and `distinct`, `--distinct-lines` lines that are all
-  different (every line a full check, as when every learner's answer is new). Lines/s and scaling
+  engine's own per-line cost shows), `realistic-long`, the same ten times longer (start-up
+  then a small part of a run, as in a course's overnight batch), and `distinct`,
+  `--distinct-lines` lines that are all different (every line a full check, as when every
+  learner's answer is new). Lines/s and scaling
   efficiency rate_W / (W * rate_1), the baseline being the same engine on one worker. Each run is
   a fresh subprocess, so startup is included; a run on a tiny file gives each engine's fixed
   cost, and the "net" figures subtract it.
@@ -484,7 +486,7 @@ def chart(results: dict[str, Any], path: Path) -> bool:
     panels = [k for k in ("scaling", "cold_start", "memory") if results.get(k)]
     if not panels:
         return False
-    styles = {"realistic": "-", "distinct": ":"}
+    styles = {"realistic": "-", "realistic-long": "-.", "distinct": ":"}
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.5), squeeze=False)
     for ax, panel in zip(axes[0], panels, strict=True):
         if panel == "scaling":
@@ -537,7 +539,10 @@ def main(argv: list[str] | None = None) -> int:
                              "x 4; --quick: 2,853)")
     parser.add_argument("--distinct-lines", type=int, default=None,
                         help="lines in the distinct workload (default 12,000; --quick: 3,000)")
-    parser.add_argument("--workloads", default="realistic,distinct")
+    parser.add_argument("--workloads", default="realistic,realistic-long,distinct",
+                        help="realistic: the realistic batch repeated to --lines; "
+                             "realistic-long: ten times as many lines, so that start-up is a "
+                             "small part of a run; distinct: every line different")
     parser.add_argument("--repeats", type=int, default=None,
                         help="scaling runs per setting (default 3; --quick: 1)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
@@ -580,6 +585,8 @@ def main(argv: list[str] | None = None) -> int:
             for workload in args.workloads.split(","):
                 if workload == "realistic":
                     source, total = base_lines, lines
+                elif workload == "realistic-long":
+                    source, total = base_lines, 10 * lines
                 else:
                     source = _distinct_lines(distinct)
                     total = len(source)
