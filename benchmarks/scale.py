@@ -149,6 +149,29 @@ def scaling(data: Path, tiny: Path, lines: int, tiny_lines: int, max_workers: in
 
 # ----------------------------------------------------------------------------------- cold start
 
+_SPIN = "x = 0\nfor i in range(12_000_000):\n    x += i * i"
+
+
+def machine_ceiling(repeats: int) -> dict[str, Any]:
+    """What two processes get out of this machine's cores, whatever the engine does: a plain
+    Python loop run alone, then two copies at once (interleaved, median of `repeats`).
+    Efficiency = wall alone / wall of the pair; 100% when the cores are really independent. On
+    a virtual machine whose cores share a physical one, or beside other tenants, it is less."""
+    alone, pair = [], []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        subprocess.run([sys.executable, "-c", _SPIN], check=True)
+        alone.append(time.perf_counter() - start)
+        start = time.perf_counter()
+        procs = [subprocess.Popen([sys.executable, "-c", _SPIN]) for _ in range(2)]
+        for proc in procs:
+            proc.wait()
+        pair.append(time.perf_counter() - start)
+    one, two = statistics.median(alone), statistics.median(pair)
+    return {"alone_s": one, "two_at_once_s": two, "efficiency": one / two,
+            "alone_all": alone, "pair_all": pair}
+
+
 def cold_start(repeats: int) -> dict[str, Any]:
     python = sys.executable
     commands = {
@@ -404,6 +427,12 @@ def timeline(data: Path, lines: int, max_workers: int, interval: float) -> dict[
 
 def tables(results: dict[str, Any]) -> str:
     out = []
+    mc = results.get("machine_ceiling")
+    if mc:
+        out += [f"Machine ceiling: a plain Python loop takes {mc['alone_s']:.2f} s alone and "
+                f"{mc['two_at_once_s']:.2f} s as two copies at once: two processes get "
+                f"**{mc['efficiency']:.0%}** of twice one process's rate here, before any "
+                "engine overhead.", ""]
     for workload, sc in results.get("scaling", {}).items():
         out += [f"Scaling, {workload} workload ({sc['lines']:,} lines, median of "
                 f"{sc['repeats']}; net = minus the same engine's run on {sc['tiny_lines']} "
@@ -581,6 +610,8 @@ def main(argv: list[str] | None = None) -> int:
     met: dict[str, bool] = {}
     with tempfile.TemporaryDirectory(prefix="mathgrader-scale-") as tmp:
         if "scaling" in only:
+            print("machine ceiling: a Python loop alone and two at once", file=sys.stderr)
+            results["machine_ceiling"] = machine_ceiling(repeats)
             results["scaling"] = {}
             for workload in args.workloads.split(","):
                 if workload == "realistic":
