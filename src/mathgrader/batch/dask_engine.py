@@ -46,6 +46,7 @@ import fsspec
 from distributed import Client, KilledWorker, LocalCluster
 
 from .pool import (
+    BLOCK_LINES,
     DEFAULT_GRADE_FN,
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_TIMEOUT,
@@ -145,15 +146,39 @@ def grade_partition(payloads: list[Payload], grade_fn: str, budget: float,
         with soft_timer():
             return [grade_payload(fn, payload, budget) for payload in payloads]
     answers: list[Answer | None] = [None] * len(payloads)
-    for seq, (lineno, raw, ident, item) in enumerate(payloads):
-        pool.submit(Task(seq, lineno, raw, ident, item, nbytes=len(raw or "")))
+    for task in _tasks(payloads):
+        pool.submit(task)
     left = len(payloads)
     while left:
         for task, verdict, line in pool.step():
-            answers[task.seq] = (verdict, line)
-            left -= 1
+            if task.lines is None:
+                answers[task.seq] = (verdict, line)
+            else:  # a block: its verdicts, and its lines joined (JSON lines hold no newline)
+                for i, answer in enumerate(zip(verdict, line.split("\n"), strict=True)):
+                    answers[task.seq + i] = answer
+            left -= task.count
     assert all(answer is not None for answer in answers)  # the pool returns every task
     return answers  # type: ignore[return-value]
+
+
+def _tasks(payloads: list[Payload]) -> Iterator[Task]:
+    """The pool's tasks for a partition, numbered by position: runs of raw lines with
+    consecutive line numbers go as blocks (see `Task`), as the local engine sends them."""
+    start = 0
+    while start < len(payloads):
+        lineno, raw, ident, item = payloads[start]
+        end = start + 1
+        if raw is not None and item is None:
+            while (end < len(payloads) and end - start < BLOCK_LINES
+                   and payloads[end][1] is not None and payloads[end][3] is None
+                   and payloads[end][0] == lineno + end - start):
+                end += 1
+        if end - start == 1:
+            yield Task(start, lineno, raw, ident, item, nbytes=len(raw or ""))
+        else:
+            lines = [text for _, text, _, _ in payloads[start:end] if text is not None]
+            yield Task(start, lineno, None, nbytes=sum(map(len, lines)), lines=lines)
+        start = end
 
 
 # ---------------------------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from ..checker.grade import VERDICTS
 from ..errors import MathgraderError
 
 __all__ = [
+    "BLOCK_LINES",
     "DEFAULT_CHUNK_SIZE",
     "DEFAULT_GRADE_FN",
     "DEFAULT_MEMORY_LIMIT",
@@ -94,6 +95,11 @@ MIN_CHUNK_LINES, MAX_CHUNK_LINES = DEFAULT_CHUNK_SIZE, 256
 # drains the pipe.
 MIN_PIPE_BUDGET = 16 * 1024
 PIPE_SIZE = 256 * 1024
+# Consecutive raw lines sent, graded and answered as one task (see `Task`). Large enough that
+# the parent's work per task is small beside its lines' (a repeated answer costs a worker about
+# 30 us; 64 lines took the parent a third less CPU than 16 on the realistic batch), small enough
+# that a block of first-time checks (about 0.4 ms each) does not hold back the output for long.
+BLOCK_LINES = 64
 # A worker that has not said "ready" by then is considered broken (import hang, etc.).
 START_TIMEOUT = 60.0
 # The same for a grading function's `prepare` (see `_preparer`), which is outside the budget.

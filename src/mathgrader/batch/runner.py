@@ -25,6 +25,7 @@ from typing import Any, Protocol
 from ..checker.grade import VERDICTS
 from ..errors import MathgraderError
 from .pool import (
+    BLOCK_LINES,
     DEFAULT_GRADE_FN,
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_TIMEOUT,
@@ -300,13 +301,6 @@ class _Pump:
         if self.route:
             task.home = _home_of(task.item)
         self.pool.submit(task)
-
-
-# Consecutive raw lines sent, graded and answered as one task. Large enough that the parent's work
-# per task is small beside its lines' (a repeated answer costs a worker about 30 us; 64 lines
-# took the parent a third less CPU than 16 on the realistic batch), small enough that a block of
-# first-time checks (about 0.4 ms each) does not hold back the output for long.
-BLOCK_LINES = 64
 
 
 def _block(lines: list[str], end_seq: int, end_lineno: int, nbytes: int, route: bool) -> Task:
