@@ -24,6 +24,7 @@ from mathgrader.checker.evaluate import (
     EXACT_KIT,
     MPMATH_CONSTANTS,
     MPMATH_KIT,
+    RATIONAL_FUNCTIONS,
     Magnitudes,
     NotExact,
     Undefined,
@@ -32,7 +33,7 @@ from mathgrader.checker.evaluate import (
     compile_numpy,
     evaluate_exact,
     evaluate_mpmath,
-    is_rational_exact,
+    integer_exponent,
 )
 from mathgrader.errors import InputError
 from mathgrader.language import ast
@@ -54,6 +55,22 @@ def _tree(text: str) -> ast.Node | None:
 
 # ---------------------------------------------------------------------------------- _facts
 
+def _slow_is_rational_exact(node: ast.Node) -> bool:
+    """The definition `_facts` replaced: only rationals (no decimals, constants or irrational
+    functions, integer exponents)."""
+    for child in ast.walk(node):
+        if isinstance(child, ast.Number) and child.is_decimal:
+            return False
+        if isinstance(child, ast.Constant):
+            return False
+        if isinstance(child, ast.Call) and child.name not in RATIONAL_FUNCTIONS:
+            return False
+        if isinstance(child, ast.Binary) and child.op == "^":
+            if not integer_exponent(child.right):
+                return False
+    return True
+
+
 def _slow_facts(node: ast.Node) -> tuple[Any, ...]:
     names, functions = set(), set()
     exact, special = True, False
@@ -66,7 +83,7 @@ def _slow_facts(node: ast.Node) -> tuple[Any, ...]:
             special = True
         elif isinstance(child, ast.Call):
             functions.add(child.name)
-    return frozenset(names), frozenset(functions), exact, special, is_rational_exact(node)
+    return frozenset(names), frozenset(functions), exact, special, _slow_is_rational_exact(node)
 
 
 def _assert_facts(text: str) -> None:

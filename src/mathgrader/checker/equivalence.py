@@ -96,8 +96,9 @@ _SIZED_CALLS = frozenset({"exp", "sinh", "cosh", "binomial"})
 
 def _facts(node: ast.Node) -> _Facts:
     """What `Expression` records about a tree, in one walk: its variables and functions, whether
-    it is exact (no decimal numbers), special (oo, zoo, nan) and rational (`is_rational_exact`),
-    and whether it has a part `check_sizes` can refuse (without one, it never raises)."""
+    it is exact (no decimal numbers), special (oo, zoo, nan) and rational (no decimals,
+    constants or irrational functions, only integer exponents: decidable exactly), and whether
+    it has a part `check_sizes` can refuse (without one, it never raises)."""
     names: set[str] = set()
     functions: set[str] = set()
     exact, special, rational, sized = True, False, True, False

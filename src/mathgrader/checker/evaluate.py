@@ -532,22 +532,6 @@ def _exact_power(base: Fraction, exponent: Fraction) -> Fraction:
 RATIONAL_FUNCTIONS = frozenset(name for name, impl in EXACT_KIT.items() if impl is not _not_exact)
 
 
-def is_rational_exact(node: ast.Node) -> bool:
-    """Whether `node` can only produce rationals: no decimals, constants or irrational functions."""
-    rational_functions = RATIONAL_FUNCTIONS
-    for child in ast.walk(node):
-        if isinstance(child, ast.Number) and child.is_decimal:
-            return False
-        if isinstance(child, ast.Constant):
-            return False
-        if isinstance(child, ast.Call) and child.name not in rational_functions:
-            return False
-        if isinstance(child, ast.Binary) and child.op == "^":
-            if not integer_exponent(child.right):
-                return False
-    return True
-
-
 def integer_exponent(node: ast.Node) -> bool:
     """Whether an exponent keeps a power rational: an integer literal, or a constant with an
     integer value (10^3, 6/2)."""
