@@ -75,9 +75,10 @@ DEFAULT_TIMEOUT = 2.0
 # Lines per chunk until a line has been timed, and always for costly lines; chunks of cheap
 # lines grow from there (see CHUNK_SECONDS) unless a caller fixes `chunk_size`.
 DEFAULT_CHUNK_SIZE = 32
-# Address space per worker. A warm worker maps ~260 MB (numpy and its OpenBLAS, SymPy, a 64 MB
-# malloc arena for its watchdog thread) of which ~60 MB is resident, and the heaviest checks we
-# know add tens of MB; the limit counts reserved mappings too, so it leaves a wide margin.
+# Address space per worker. A warm worker maps ~260 MB (numpy and its OpenBLAS, SymPy once a line
+# needs it, 64 MB malloc arenas for its threads) of which 40-70 MB is resident, and the heaviest
+# checks we know add tens of MB; the limit counts reserved mappings too, so it leaves a wide
+# margin.
 DEFAULT_MEMORY_LIMIT = 2048 * 1024 * 1024
 # Chunks of cheap lines grow until they hold about this much grading: a worker then has work
 # queued for longer than the parent takes to come back to it, even on a busy machine, and the
