@@ -1,39 +1,44 @@
 """`run_dask`: grade JSON Lines on a Dask distributed cluster, with the local engine's contract.
 
-The client reads the input lazily through fsspec (a local path or any URL fsspec can open), cuts
-it into partitions of `partition_lines` non-blank lines, and submits each partition to the
-cluster as one task. A bounded window of partitions is in flight; results are gathered in
-submission order and written at once, so the output is in input order and neither the client nor
-the cluster ever holds the whole file.
+The client reads the input lazily through fsspec (a local path or any URL fsspec can open), cuts it
+into partitions of `partition_lines` lines, and submits each partition to the cluster as one task:
+without an answer key, the partition's raw text (`grade_text`), which the worker splits, grades and
+answers as one text, so the client's work per line is next to nothing; with a key, the lines the
+client resolved, pickled (`grade_packed`). A task's argument and result are each one string or
+bytes object, because Dask serializes lists element by element. A bounded window of partitions is
+in flight; results are gathered in submission order and written at once, so the output is in input
+order and neither the client nor the cluster ever holds the whole file.
 
-Per line, the semantics are the local engine's, because the same helpers do the work: workers
-grade with `pool.grade_payload` (bad JSON, failing or misbehaving grading functions become error
-lines), answer keys are resolved in the client exactly as `runner` resolves them, and lines come
-out as `pool.result_line` / `pool.error_line` encode them.
+Per line, the semantics are the local engine's, because the same helpers do the work: workers grade
+through `pool.WorkerPool` as the local engine does (bad JSON, failing or misbehaving grading
+functions become error lines), answer keys are resolved in the client exactly as `runner` resolves
+them, and lines come out as `pool.result_line` / `pool.error_line` encode them.
 
 Time budget: the same hard budget as the local engine. Dask runs tasks on worker threads, where
 SIGALRM cannot reach and from which a line stuck in C code cannot be stopped, so each Dask worker
 thread grades its partitions through its own one-process `WorkerPool`, started on its first task
-and kept for the life of the Dask worker (references stay compiled there): a line that overruns
-is answered `timeout` and its grading process killed and replaced, exactly as locally.
-Starting that process needs a non-daemonic Dask worker: the LocalCluster started here is one,
-and on a real cluster workers are started with `DASK_DISTRIBUTED__WORKER__DAEMON=False` (see
-the README). On a daemonic worker partitions are graded in the worker thread instead: a line
-that finishes after its budget is still answered `timeout`, but a line that hangs for good
-holds its thread. A worker process that dies (crash, out of memory) is restarted by its nanny
-and Dask re-runs its tasks; a partition that keeps killing workers is re-run line by line, and
-the line that still kills its worker is answered `error` (code `worker_crashed`).
+and kept for the life of the Dask worker (references stay compiled there): a line that overruns is
+answered `timeout` and its grading process killed and replaced, exactly as locally. Starting that
+process needs a non-daemonic Dask worker: the LocalCluster started here is one, and on a real
+cluster workers are started with `DASK_DISTRIBUTED__WORKER__DAEMON=False` (see the README). On a
+daemonic worker partitions are graded in the worker thread instead: a line that finishes after its
+budget is still answered `timeout`, but a line that hangs for good holds its thread. A worker
+process that dies (crash, out of memory) is restarted by its nanny and Dask re-runs its tasks; a
+partition that keeps killing workers is re-run line by line, and the line that still kills its
+worker is answered `error` (code `worker_crashed`).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib
+import itertools
 import logging
 import multiprocessing
+import pickle
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -75,11 +80,15 @@ from .runner import (
     _stderr_is_terminal,
 )
 
-__all__ = ["DEFAULT_PARTITION_LINES", "grade_partition", "run_dask"]
+__all__ = ["DEFAULT_PARTITION_LINES", "Graded", "grade_packed", "grade_partition", "grade_text",
+           "run_dask"]
 
-DEFAULT_PARTITION_LINES = 256
-"""Lines per task: large enough that Dask's per-task overhead (~1 ms) is small next to grading,
-small enough that a slow partition does not hold back the ordered output for long."""
+DEFAULT_PARTITION_LINES = 1024
+"""Lines per task. Dask costs the client and scheduler a few milliseconds of CPU per task on a
+small machine, about what 256 repeated answers cost to grade: at 1,024 the long realistic batch
+ran 1.4 times as fast as at 256 on one worker, and larger partitions gained nothing more
+(`benchmarks/README.md`). A first-time check takes about 0.4 ms, so a partition of them still
+holds back the ordered output for well under a second."""
 
 Answer = tuple[str, str]
 """(verdict, output line without its newline)"""
@@ -140,25 +149,93 @@ def grade_partition(payloads: list[Payload], grade_fn: str, budget: float,
     space is capped at `memory_limit` bytes (see the module docstring); on a daemonic worker
     they are graded in this thread and answered `timeout` only once they return.
     """
+    answers: list[Answer] = []
+    for verdict, line, count in _graded_runs(payloads, grade_fn, budget, memory_limit)[0]:
+        if count == 1 and isinstance(verdict, str):
+            answers.append((verdict, line))
+        else:  # a block: its verdicts, and its lines joined (JSON lines hold no newline)
+            answers.extend(zip(verdict, line.split("\n"), strict=True))
+    return answers
+
+
+def grade_packed(packed: bytes, grade_fn: str, budget: float,
+                 memory_limit: int | None = DEFAULT_MEMORY_LIMIT) -> bytes:
+    """`grade_partition` for a partition pickled by the client, answering pickled answers.
+
+    The client submits partitions this way when it has resolved answer keys itself. Dask
+    serializes a list element by element (its protocol walks lists and tuples, and its task
+    specs walk arguments): for a few hundred short lines that cost the Dask worker and the
+    client more CPU than the grading did. One bytes object travels as one frame.
+    """
+    payloads: list[Payload] = pickle.loads(packed)
+    answers = grade_partition(payloads, grade_fn, budget, memory_limit)
+    return pickle.dumps(answers, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+@dataclass(slots=True)
+class Graded:
+    """What a worker answers for a partition of raw text (see `grade_text`)."""
+
+    text: str  # the output lines, each ending in a newline, in input order
+    verdicts: dict[str, int]  # how many of each verdict
+    lines: int  # non-blank input lines, one output line each
+    blank_lines: int
+    restarts: int  # grading processes replaced (timeout kills, crashes) on this partition
+
+
+def grade_text(first_lineno: int, text: str, grade_fn: str, budget: float,
+               memory_limit: int | None = DEFAULT_MEMORY_LIMIT) -> bytes:
+    """Grade a partition of raw JSON Lines text, numbered from `first_lineno`: a pickled
+    `Graded`.
+
+    This is the task the client submits when there is no answer key to resolve: the client
+    only cuts the input into runs of lines and writes back the text it gets, so its work per
+    line is next to nothing, and the worker sends its grading process blocks of lines whose
+    answers come back already joined.
+    """
+    lines = text.split("\n")  # the text came from a file read with universal newlines
+    if lines and not lines[-1]:
+        lines.pop()  # the newline that ends the last line
+    payloads: list[Payload] = []
+    for i, line in enumerate(lines):
+        line = line.strip()
+        if line:
+            payloads.append((first_lineno + i, line, None, None))
+    runs, restarts = _graded_runs(payloads, grade_fn, budget, memory_limit)
+    verdicts: Counter[str] = Counter()
+    out = []
+    for verdict, line, count in runs:
+        if count == 1 and isinstance(verdict, str):
+            verdicts[verdict] += 1
+        else:
+            verdicts.update(verdict)
+        out.append(line)
+    out.append("")  # so that the last line ends in a newline too
+    graded = Graded("\n".join(out) if payloads else "", dict(verdicts), len(payloads),
+                    len(lines) - len(payloads), restarts)
+    return pickle.dumps(graded, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _graded_runs(payloads: list[Payload], grade_fn: str, budget: float,
+                 memory_limit: int | None) -> tuple[list[tuple[Any, str, int]], int]:
+    """Grade payloads through this thread's pool: `(verdict or verdicts, line or lines joined,
+    how many lines)` runs covering the payloads in order, and the grading processes replaced."""
     pool = _pool(grade_fn, budget, memory_limit)
     if pool is None:
         fn = _grading_function(grade_fn)
         with soft_timer():
-            return [grade_payload(fn, payload, budget) for payload in payloads]
-    answers: list[Answer | None] = [None] * len(payloads)
+            return [(*grade_payload(fn, payload, budget), 1) for payload in payloads], 0
+    restarts = pool.stats.restarts
+    done: dict[int, tuple[Any, str, int]] = {}
+    left = 0
     for task in _tasks(payloads):
         pool.submit(task)
-    left = len(payloads)
+        left += task.count
     while left:
         for task, verdict, line in pool.step():
-            if task.lines is None:
-                answers[task.seq] = (verdict, line)
-            else:  # a block: its verdicts, and its lines joined (JSON lines hold no newline)
-                for i, answer in enumerate(zip(verdict, line.split("\n"), strict=True)):
-                    answers[task.seq + i] = answer
+            done[task.seq] = (verdict, line, task.count)
             left -= task.count
-    assert all(answer is not None for answer in answers)  # the pool returns every task
-    return answers  # type: ignore[return-value]
+    return [done[seq] for seq in sorted(done)], pool.stats.restarts - restarts
 
 
 def _tasks(payloads: list[Payload]) -> Iterator[Task]:
@@ -188,15 +265,29 @@ def _tasks(payloads: list[Payload]) -> Iterator[Task]:
 
 @dataclass(slots=True)
 class _Partition:
-    """Lines of one task: `answers[i]` is None until line i is graded; `payloads` are the
-    lines still to grade, in order, matching the None slots."""
+    """Lines of one task.
 
+    Without an answer key, `text` holds the raw input lines from line `first_lineno` on, as
+    read, and the worker does the rest (`grade_text`). With a key, the client resolves each
+    line: `answers[i]` is None until line i is graded, and `payloads` are the lines still to
+    grade, in order, matching the None slots (`grade_packed`).
+    """
+
+    first_lineno: int = 0
+    text: str | None = None
     answers: list[Answer | None] = field(default_factory=list)
     payloads: list[Payload] = field(default_factory=list)
 
-    def fill(self, graded: list[Answer]) -> list[Answer]:
+    def fill(self, graded: list[Answer]) -> Graded:
         it = iter(graded)
-        return [answer if answer is not None else next(it) for answer in self.answers]
+        answers = [answer if answer is not None else next(it) for answer in self.answers]
+        return _as_graded(answers)
+
+
+def _as_graded(answers: list[Answer]) -> Graded:
+    verdicts = Counter(verdict for verdict, _ in answers)
+    return Graded("".join(line + "\n" for _, line in answers), dict(verdicts), len(answers),
+                  0, 0)
 
 
 def _payload_id(payload: Payload) -> Any:
@@ -209,7 +300,8 @@ class _Partitioner:
 
     Resolving here rather than on the workers means the resolver (a closure over a loaded key)
     never has to be pickled, and rejected lines are answered without a round trip, exactly as
-    the local engine's runner answers them.
+    the local engine's runner answers them. Without a key, a partition is the raw text of its
+    lines: the client neither strips nor decodes them.
     """
 
     def __init__(self, lines: IO[str], resolve: Resolver | None, size: int) -> None:
@@ -217,10 +309,13 @@ class _Partitioner:
         self.resolve = resolve
         self.size = size
         self.lineno = 0
-        self.blank_lines = 0
+        self.blank_lines = 0  # counted here with a key; the workers count them without
         self.error: Exception | None = None
 
     def __iter__(self) -> Iterator[_Partition]:
+        if self.resolve is None:
+            yield from self._raw()
+            return
         part = _Partition()
         try:
             for text in self.lines:
@@ -238,11 +333,21 @@ class _Partitioner:
         if part.answers:
             yield part
 
+    def _raw(self) -> Iterator[_Partition]:
+        while True:
+            chunk: list[str] = []
+            try:
+                chunk.extend(itertools.islice(self.lines, self.size))
+            except OSError as exc:  # the lines read before the failure still go
+                self.error = exc
+            if chunk:
+                yield _Partition(self.lineno + 1, "".join(chunk))
+                self.lineno += len(chunk)
+            if len(chunk) < self.size or self.error is not None:
+                return
+
     def _add(self, part: _Partition, text: str) -> None:
-        if self.resolve is None:
-            part.answers.append(None)
-            part.payloads.append((self.lineno, text, None, None))  # the worker decodes it
-            return
+        assert self.resolve is not None
         start = time.perf_counter()
         ident, item, problem = decode_line(text, self.lineno)
         if problem is not None:
@@ -349,14 +454,16 @@ def run_dask(
         stats = BatchStats(workers=n_workers)
         advance = stack.enter_context(_progress_bar(show, None))
         window = max_in_flight or 4 * n_workers
-        for answers in _graded(client, partitions, grade_fn, timeout, memory_limit, window,
-                               stats):
-            sink.write("".join(line + "\n" for _, line in answers))
-            for verdict, _ in answers:
-                stats.verdicts[verdict] = stats.verdicts.get(verdict, 0) + 1
-            stats.lines += len(answers)
-            advance(len(answers))
-        stats.blank_lines = partitions.blank_lines
+        for graded in _graded(client, partitions, grade_fn, timeout, memory_limit, window,
+                              stats):
+            sink.write(graded.text)
+            for verdict, count in graded.verdicts.items():
+                stats.verdicts[verdict] = stats.verdicts.get(verdict, 0) + count
+            stats.lines += graded.lines
+            stats.blank_lines += graded.blank_lines
+            stats.worker_restarts += graded.restarts
+            advance(graded.lines)
+        stats.blank_lines += partitions.blank_lines
     stats.seconds = time.perf_counter() - started
     if partitions.error is not None:
         raise BatchInputError(
@@ -373,13 +480,19 @@ def _graded(
     memory_limit: int | None,
     window: int,
     stats: BatchStats,
-) -> Iterator[list[Answer]]:
-    """Yield each partition's answers in input order, keeping `window` partitions in flight."""
+) -> Iterator[Graded]:
+    """Yield each partition's results in input order, keeping `window` partitions in flight."""
+    settings = (grade_fn, budget, memory_limit)
 
-    def submit(payloads: list[Payload]) -> Any:
+    def submit(part: _Partition) -> Any:
         # pure=False: two identical partitions are two pieces of work, not one cached result.
-        return client.submit(grade_partition, payloads, grade_fn, budget, memory_limit,
-                             pure=False)
+        if part.text is not None:
+            return client.submit(grade_text, part.first_lineno, part.text, *settings,
+                                 pure=False)
+        if not part.payloads:
+            return None  # every line was answered in the client
+        packed = pickle.dumps(part.payloads, protocol=pickle.HIGHEST_PROTOCOL)
+        return client.submit(grade_packed, packed, *settings, pure=False)
 
     in_flight: deque[tuple[_Partition, Any]] = deque()
     source = iter(partitions)
@@ -390,7 +503,7 @@ def _graded(
             if part is None:
                 exhausted = True
                 break
-            in_flight.append((part, submit(part.payloads) if part.payloads else None))
+            in_flight.append((part, submit(part)))
         if not in_flight:
             return
         part, future = in_flight.popleft()
@@ -398,27 +511,51 @@ def _graded(
             yield part.fill([])
             continue
         try:
-            graded = future.result()
+            result = pickle.loads(future.result())
         except KilledWorker:
             # Dask gave up after the partition killed several workers: find the culprit by
             # re-running its lines one per task, so the others still get their answers.
             stats.worker_restarts += 1
-            graded = [_one_by_one(submit, payload) for payload in part.payloads]
+            yield _one_by_one(submit, part)
+            continue
         finally:
             future.release()  # the result leaves the cluster's memory as soon as it is read
-        yield part.fill(graded)
+        yield result if part.text is not None else part.fill(result)
 
 
-def _one_by_one(submit: Callable[[list[Payload]], Any], payload: Payload) -> Answer:
-    """Grade one line of a partition that killed its workers; answer `error` if it does again."""
+def _one_by_one(submit: Callable[[_Partition], Any], part: _Partition) -> Graded:
+    """Grade the lines of a partition that killed its workers one per task; a line that does
+    it again is answered `error`."""
+    if part.text is None:
+        return part.fill([_one(submit, _Partition(payloads=[payload]), _payload_id(payload))
+                          for payload in part.payloads])
+    answers: list[Answer] = []
+    lines = part.text.split("\n")
+    if lines and not lines[-1]:
+        lines.pop()
+    for i, line in enumerate(lines):
+        if line.strip():
+            one = _Partition(part.first_lineno + i, line + "\n")
+            answers.append(_one(submit, one, ident_of(line.strip())))
+    graded = _as_graded(answers)
+    graded.blank_lines = len(lines) - len(answers)
+    return graded
+
+
+def _one(submit: Callable[[_Partition], Any], part: _Partition, ident: Any) -> Answer:
+    """The answer to a partition of one line, or `error` if it kills its worker again."""
     start = time.perf_counter()
-    future = submit([payload])
+    future = submit(part)
     try:
-        answer: Answer = future.result()[0]
+        result = pickle.loads(future.result())
+        if isinstance(result, Graded):
+            verdict = next(iter(result.verdicts))
+            return verdict, result.text.rstrip("\n")
+        answer: Answer = result[0]
         return answer
     except KilledWorker:
         message = "the grading process died several times while checking this line"
         seconds = time.perf_counter() - start
-        return "error", error_line(_payload_id(payload), "worker_crashed", message, seconds)
+        return "error", error_line(ident, "worker_crashed", message, seconds)
     finally:
         future.release()
