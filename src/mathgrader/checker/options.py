@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import marshal
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -64,6 +65,24 @@ class GradeOptions:
         if not options and (options is None or isinstance(options, Mapping)):
             # One shared value: cache keys holding it then compare by identity, not by field.
             return _DEFAULTS if cls is GradeOptions else cls()
+        if cls is not GradeOptions or type(options) is not dict:
+            return cls._validate(options)
+        # A batch repeats the same few options objects on every line of a question, and
+        # validating one costs a repeated answer a third of its check: decoded JSON objects are
+        # looked up by their exact content, types included (1, 1.0 and true differ).
+        key = _content_key(options)
+        if key is None:
+            return cls._validate(options)
+        validated = _VALIDATED.get(key)
+        if validated is None:
+            validated = cls._validate(options)  # a ConfigError is raised each time, not kept
+            if len(_VALIDATED) >= _VALIDATED_SIZE:
+                _VALIDATED.clear()  # one step, safe beside other threads; refilled as needed
+            _VALIDATED[key] = validated
+        return validated
+
+    @classmethod
+    def _validate(cls, options: Any) -> GradeOptions:
         if not isinstance(options, Mapping):
             raise ConfigError("options must be an object", field="options")
         known = {
@@ -111,6 +130,25 @@ class GradeOptions:
 
 
 _DEFAULTS = GradeOptions()
+
+# Options objects already validated, by content (see `from_mapping`): a bounded memo of a pure
+# function.
+_VALIDATED: dict[Any, GradeOptions] = {}
+_VALIDATED_SIZE = 512
+_KEY_LIMIT = 2048  # bytes; larger options objects are validated every time
+
+
+def _content_key(options: dict[str, Any]) -> bytes | None:
+    """A key equal for two options objects exactly when they hold the same data, types
+    included (in Python 1 == 1.0 == True and 0.0 == -0.0, so equality will not do): their
+    marshal serialization, which is exact about types and, in version 2, has no
+    back-references, so that equal data gives equal bytes. None for anything marshal refuses
+    (objects other than plain data) and for large objects."""
+    try:
+        key = marshal.dumps(options, 2)
+    except ValueError:  # not plain data, or nested beyond marshal's depth
+        return None
+    return key if len(key) <= _KEY_LIMIT else None
 
 
 def _non_negative(name: str, value: Any) -> float:
