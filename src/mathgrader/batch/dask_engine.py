@@ -132,7 +132,9 @@ def _pool(grade_fn: str, budget: float, memory_limit: int | None) -> WorkerPool 
     if pool is None:
         extra = None
         if grade_fn.startswith("mathgrader."):
-            extra = ["mathgrader.checker.equivalence", "mathgrader.batch._warmup_sympy"]
+            # As the local engine's: SymPy is imported by the lines that need it, outside their
+            # budget (`grade_item.prepare`), which keeps a worker's first task a second sooner.
+            extra = ["mathgrader.checker.equivalence", "mathgrader.batch._warmup"]
         pool = WorkerPool(grade_fn, workers=1, timeout=budget, preload=extra,
                           memory_limit=memory_limit)
         pool.start()  # its processes are daemonic: they go with this worker process
