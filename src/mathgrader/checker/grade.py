@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ConfigError
@@ -61,11 +63,19 @@ def grade(reference: str, answer: str, **options: Any) -> Grade:
 def grade_with(reference: str, answer: str, options: GradeOptions,
                checker: Checker | None = None) -> Grade:
     """Grade with validated options; `checker` holds the caches (a process default if None)."""
-    from .equivalence import check
+    if checker is None:
+        checker = _equivalence()._DEFAULT  # looked up each time: tests swap it
+    return checker.check(reference, answer, options)
 
-    if checker is not None:
-        return checker.check(reference, answer, options)
-    return check(reference, answer, options)
+
+@functools.cache
+def _equivalence() -> ModuleType:
+    """The checker's module, imported on first use (`preview` never loads the checker). Kept
+    here because an import statement in `grade_with` cost a repeated answer, whose check is one
+    cache lookup, as much as that lookup three times over."""
+    from . import equivalence
+
+    return equivalence
 
 
 def grade_item(item: Any, checker: Checker | None = None) -> Grade:
