@@ -475,3 +475,36 @@ def test_blank_lines_end_a_block_and_line_numbers_stay_right() -> None:
     assert [r["error"]["message"][:7] if r["error"] else r["verdict"] for r in records] == [
         "line 1:", "correct", "line 5:", "correct", "line 7:"]
     assert stats.blank_lines == 2
+
+
+@pytest.mark.parametrize("source", ["file", "generator"])
+@pytest.mark.parametrize("max_pending", [37, 4096])
+def test_long_input_with_scattered_blank_lines_keeps_order_and_line_numbers(
+    tmp_path: Path, source: str, max_pending: int
+) -> None:
+    # The parent numbers and cuts raw lines a batch at a time; blank lines, lines with spaces
+    # around them and a window smaller than a batch must not shift a line number or an id.
+    rng = random.Random(max_pending)
+    lines: list[str] = []
+    expected: list[tuple[Any, str]] = []  # (id, verdict or "line N:") per non-blank line
+    for n in range(1, 3001):
+        kind = rng.random()
+        if kind < 0.1:
+            lines.append(rng.choice(["", "  ", "\t"]))
+        elif kind < 0.15:
+            lines.append(" {oops ")
+            expected.append((None, f"line {n}:"))
+        else:
+            lines.append(rng.choice(["", " "]) + line(n, right=kind < 0.9))
+            expected.append((n, "correct" if kind < 0.9 else "incorrect"))
+    if source == "file":
+        path = tmp_path / "in.jsonl"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        with path.open(encoding="utf-8") as f:
+            records, stats = run(f, workers=2, max_pending=max_pending)
+    else:
+        records, stats = run(iter(lines), workers=2, max_pending=max_pending)
+    got = [(r["id"], r["error"]["message"][: len(want)] if r["error"] else r["verdict"])
+           for r, (_, want) in zip(records, expected, strict=True)]
+    assert got == expected
+    assert (stats.lines, stats.blank_lines) == (len(expected), len(lines) - len(expected))

@@ -9,6 +9,7 @@ Memory therefore stays constant however long the input is. Grading itself happen
 
 from __future__ import annotations
 
+import itertools
 import os
 import queue
 import re
@@ -16,7 +17,6 @@ import stat
 import sys
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
@@ -189,7 +189,8 @@ class _Pump:
         self.max_pending = max_pending
         self.max_pending_bytes = max_pending_bytes
         self.route = pool.n_workers > 1  # one worker: nowhere else to send a line
-        self.intake: deque[str] = deque()
+        self.batch: list[str] = []  # the lines last read, of which `taken` are numbered
+        self.taken = 0
         self.lineno = 0
         self.next_seq = 0  # sequence number of the next non-blank line read
         self.next_write = 0  # sequence number of the next line to write
@@ -225,7 +226,8 @@ class _Pump:
             if out:
                 stats.lines += written
                 yield "\n".join(out) + "\n", written
-            if self.reader.exhausted and not self.intake and self.next_write == self.next_seq:
+            if (self.reader.exhausted and self.taken >= len(self.batch)
+                    and self.next_write == self.next_seq):
                 return
             wake = self.reader.fd if self._has_room() and not self.reader.exhausted else None
             finished = self.pool.step(wake=wake)
@@ -239,46 +241,76 @@ class _Pump:
                 time.sleep(_GATHER)
 
     def _take_input(self, stats: BatchStats) -> None:
-        intake, submit, resolve, route = self.intake, self.pool.submit, self.resolve, self.route
+        if self.resolve is not None:
+            self._take_resolving(stats)
+            return
+        # Raw lines go out in blocks of consecutive lines (see `Task`), a worker strips,
+        # decodes and grades each line. The parent's work is per batch of lines read and per
+        # block, in C where it is per line (strip, blank search, slicing): on a batch of repeated
+        # answers its share of the machine is what a second worker cannot have.
         while self._has_room():
-            if not intake:
+            if self.taken >= len(self.batch):
                 batch = self.reader.take()
                 if batch is None:
                     return
-                intake.extend(batch)
+                self.batch, self.taken = batch, 0
                 continue
-            # The loop the parent runs for every line, with its counters in locals. Raw lines
-            # go out in blocks of consecutive lines (see `Task`): the parent's work is then per
-            # block, and a worker decodes and grades each line.
-            seq, lineno, pending = self.next_seq, self.lineno, self.pending_bytes
-            limit, max_bytes = self.next_write + self.max_pending, self.max_pending_bytes
-            block: list[str] = []
-            block_bytes = 0
-            try:
-                while intake and seq < limit and pending < max_bytes:
-                    text = intake.popleft().strip()
-                    lineno += 1
-                    if not text:
-                        stats.blank_lines += 1
-                        if block:  # a block's lines are consecutive
-                            submit(_block(block, seq, lineno - 1, block_bytes, route))
-                            block, block_bytes = [], 0
-                        continue
-                    nbytes = len(text)
-                    if resolve is None:
-                        block.append(text)
-                        block_bytes += nbytes
-                        if len(block) == BLOCK_LINES:
-                            submit(_block(block, seq + 1, lineno, block_bytes, route))
-                            block, block_bytes = [], 0
-                    else:
-                        self._resolve(Task(seq, lineno, text, None, None, nbytes))
-                    seq += 1
-                    pending += nbytes
-                if block:
-                    submit(_block(block, seq, lineno, block_bytes, route))
-            finally:
-                self.next_seq, self.lineno, self.pending_bytes = seq, lineno, pending
+            # Never more lines than the window has room for, blank ones included.
+            room = self.next_write + self.max_pending - self.next_seq
+            end = min(len(self.batch), self.taken + room)
+            lines = list(map(str.strip, self.batch[self.taken:end]))
+            self.taken = end
+            self._submit_raw(lines, stats)
+
+    def _submit_raw(self, lines: list[str], stats: BatchStats) -> None:
+        """Submit stripped input lines, numbered on from `lineno`, in blocks; blank lines are
+        counted and break blocks (a block's line numbers are consecutive)."""
+        submit, route = self.pool.submit, self.route
+        lineno, seq = self.lineno, self.next_seq
+        runs: list[tuple[int, int]] = []  # [start, end) of the runs of non-blank lines
+        if "" in lines:
+            start = 0
+            for i, text in enumerate(lines):
+                if not text:
+                    if i > start:
+                        runs.append((start, i))
+                    start = i + 1
+            if start < len(lines):
+                runs.append((start, len(lines)))
+            stats.blank_lines += len(lines) - sum(end - start for start, end in runs)
+        elif lines:
+            runs.append((0, len(lines)))
+        total = 0
+        for start, end in runs:
+            for first in range(start, end, BLOCK_LINES):
+                block = lines[first : min(first + BLOCK_LINES, end)]
+                nbytes = sum(map(len, block))
+                total += nbytes
+                seq += len(block)
+                submit(_block(block, seq, lineno + first + len(block), nbytes, route))
+        self.lineno = lineno + len(lines)
+        self.next_seq = seq
+        self.pending_bytes += total
+
+    def _take_resolving(self, stats: BatchStats) -> None:
+        """`_take_input` with answer keys: each line is decoded and resolved here."""
+        while self._has_room():
+            if self.taken >= len(self.batch):
+                batch = self.reader.take()
+                if batch is None:
+                    return
+                self.batch, self.taken = batch, 0
+                continue
+            text = self.batch[self.taken].strip()
+            self.taken += 1
+            self.lineno += 1
+            if not text:
+                stats.blank_lines += 1
+                continue
+            nbytes = len(text)
+            self._resolve(Task(self.next_seq, self.lineno, text, None, None, nbytes))
+            self.next_seq += 1
+            self.pending_bytes += nbytes
 
     def _resolve(self, task: Task) -> None:
         assert self.resolve is not None and task.raw is not None
@@ -486,10 +518,8 @@ class _LineReader:
             return None
         batch: list[str] = []
         try:
-            for line in self._lines:
-                batch.append(line)
-                if len(batch) >= _BATCH_LINES:
-                    return batch
+            # In C, line by line: what was read before a failure stays in `batch`.
+            batch.extend(itertools.islice(self._lines, _BATCH_LINES))
         except Exception as exc:  # handed to the parent, which decides what it means
             self._pending_error = exc
             return batch or self._read()
