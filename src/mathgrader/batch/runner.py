@@ -244,16 +244,14 @@ class _Pump:
         if self.resolve is not None:
             self._take_resolving(stats)
             return
-        # Raw lines go out in blocks of consecutive lines (see `Task`), a worker strips,
-        # decodes and grades each line. The parent's work is per batch of lines read and per
-        # block, in C where it is per line (strip, blank search, slicing): on a batch of repeated
-        # answers its share of the machine is what a second worker cannot have.
+        # Raw lines go out in blocks of consecutive lines (see `Task`); a worker decodes and
+        # grades each line. The parent's work is per batch of lines read and per block, and in C
+        # where it is per line (strip, blank search, slicing): on a batch of repeated answers
+        # its share of the machine is what a second worker cannot have.
         while self._has_room():
             if self.taken >= len(self.batch):
-                batch = self.reader.take()
-                if batch is None:
+                if not self._refill():
                     return
-                self.batch, self.taken = batch, 0
                 continue
             # Never more lines than the window has room for, blank ones included.
             room = self.next_write + self.max_pending - self.next_seq
@@ -261,6 +259,14 @@ class _Pump:
             lines = list(map(str.strip, self.batch[self.taken:end]))
             self.taken = end
             self._submit_raw(lines, stats)
+
+    def _refill(self) -> bool:
+        """Take the reader's next batch of lines; False when it has none right now."""
+        batch = self.reader.take()
+        if batch is None:
+            return False
+        self.batch, self.taken = batch, 0
+        return True
 
     def _submit_raw(self, lines: list[str], stats: BatchStats) -> None:
         """Submit stripped input lines, numbered on from `lineno`, in blocks; blank lines are
@@ -296,10 +302,8 @@ class _Pump:
         """`_take_input` with answer keys: each line is decoded and resolved here."""
         while self._has_room():
             if self.taken >= len(self.batch):
-                batch = self.reader.take()
-                if batch is None:
+                if not self._refill():
                     return
-                self.batch, self.taken = batch, 0
                 continue
             text = self.batch[self.taken].strip()
             self.taken += 1
