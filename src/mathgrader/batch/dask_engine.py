@@ -56,6 +56,7 @@ from .pool import (
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_TIMEOUT,
     BatchError,
+    LinePayload,
     Task,
     WorkerPool,
     decode_line,
@@ -64,6 +65,7 @@ from .pool import (
     ident_of,
     load_grade_fn,
     preload_modules,
+    raw_blocks,
     result_line,
     soft_timer,
 )
@@ -152,7 +154,8 @@ def grade_partition(payloads: list[Payload], grade_fn: str, budget: float,
     they are graded in this thread and answered `timeout` only once they return.
     """
     answers: list[Answer] = []
-    for verdict, line, count in _graded_runs(payloads, grade_fn, budget, memory_limit)[0]:
+    runs = _graded_runs(list(_tasks(payloads)), grade_fn, budget, memory_limit)[0]
+    for verdict, line, count in runs:
         if count == 1 and isinstance(verdict, str):
             answers.append((verdict, line))
         else:  # a block: its verdicts, and its lines joined (JSON lines hold no newline)
@@ -198,12 +201,11 @@ def grade_text(first_lineno: int, text: str, grade_fn: str, budget: float,
     lines = text.split("\n")  # the text came from a file read with universal newlines
     if lines and not lines[-1]:
         lines.pop()  # the newline that ends the last line
-    payloads: list[Payload] = []
-    for i, line in enumerate(lines):
-        line = line.strip()
-        if line:
-            payloads.append((first_lineno + i, line, None, None))
-    runs, restarts = _graded_runs(payloads, grade_fn, budget, memory_limit)
+    lines = list(map(str.strip, lines))
+    tasks = [Task(first, first_lineno + first, None, nbytes=sum(map(len, block)), lines=block)
+             for first, block in raw_blocks(lines)]
+    graded_lines = sum(task.count for task in tasks)
+    runs, restarts = _graded_runs(tasks, grade_fn, budget, memory_limit)
     verdicts: Counter[str] = Counter()
     out = []
     for verdict, line, count in runs:
@@ -213,24 +215,34 @@ def grade_text(first_lineno: int, text: str, grade_fn: str, budget: float,
             verdicts.update(verdict)
         out.append(line)
     out.append("")  # so that the last line ends in a newline too
-    graded = Graded("\n".join(out) if payloads else "", dict(verdicts), len(payloads),
-                    len(lines) - len(payloads), restarts)
+    graded = Graded("\n".join(out) if graded_lines else "", dict(verdicts), graded_lines,
+                    len(lines) - graded_lines, restarts)
     return pickle.dumps(graded, protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _graded_runs(payloads: list[Payload], grade_fn: str, budget: float,
+def _graded_runs(tasks: list[Task], grade_fn: str, budget: float,
                  memory_limit: int | None) -> tuple[list[tuple[Any, str, int]], int]:
-    """Grade payloads through this thread's pool: `(verdict or verdicts, line or lines joined,
-    how many lines)` runs covering the payloads in order, and the grading processes replaced."""
+    """Grade tasks through this thread's pool: `(verdict or verdicts, line or lines joined,
+    how many lines)` per task, in order of `seq`, and the grading processes replaced."""
     pool = _pool(grade_fn, budget, memory_limit)
     if pool is None:
         fn = _grading_function(grade_fn)
+        runs: list[tuple[Any, str, int]] = []
         with soft_timer():
-            return [(*grade_payload(fn, payload, budget), 1) for payload in payloads], 0
+            for task in sorted(tasks, key=lambda task: task.seq):
+                if task.lines is None:
+                    payload: LinePayload = task.payload()  # type: ignore[assignment]
+                    runs.append((*grade_payload(fn, payload, budget), 1))
+                    continue
+                graded = [grade_payload(fn, (task.lineno + i, text, None, None), budget)
+                          for i, text in enumerate(task.lines)]
+                runs.append(([verdict for verdict, _ in graded],
+                             "\n".join(line for _, line in graded), task.count))
+        return runs, 0
     restarts = pool.stats.restarts
     done: dict[int, tuple[Any, str, int]] = {}
     left = 0
-    for task in _tasks(payloads):
+    for task in tasks:
         pool.submit(task)
         left += task.count
     while left:

@@ -25,7 +25,6 @@ from typing import Any, Protocol
 from ..checker.grade import VERDICTS
 from ..errors import MathgraderError
 from .pool import (
-    BLOCK_LINES,
     DEFAULT_GRADE_FN,
     DEFAULT_MEMORY_LIMIT,
     DEFAULT_TIMEOUT,
@@ -35,6 +34,7 @@ from .pool import (
     decode_line,
     error_line,
     load_grade_fn,
+    raw_blocks,
     result_line,
 )
 
@@ -273,27 +273,13 @@ class _Pump:
         counted and break blocks (a block's line numbers are consecutive)."""
         submit, route = self.pool.submit, self.route
         lineno, seq = self.lineno, self.next_seq
-        runs: list[tuple[int, int]] = []  # [start, end) of the runs of non-blank lines
-        if "" in lines:
-            start = 0
-            for i, text in enumerate(lines):
-                if not text:
-                    if i > start:
-                        runs.append((start, i))
-                    start = i + 1
-            if start < len(lines):
-                runs.append((start, len(lines)))
-            stats.blank_lines += len(lines) - sum(end - start for start, end in runs)
-        elif lines:
-            runs.append((0, len(lines)))
         total = 0
-        for start, end in runs:
-            for first in range(start, end, BLOCK_LINES):
-                block = lines[first : min(first + BLOCK_LINES, end)]
-                nbytes = sum(map(len, block))
-                total += nbytes
-                seq += len(block)
-                submit(_block(block, seq, lineno + first + len(block), nbytes, route))
+        for first, block in raw_blocks(lines):
+            nbytes = sum(map(len, block))
+            total += nbytes
+            seq += len(block)
+            submit(_block(block, seq, lineno + first + len(block), nbytes, route))
+        stats.blank_lines += len(lines) - (seq - self.next_seq)
         self.lineno = lineno + len(lines)
         self.next_seq = seq
         self.pending_bytes += total
