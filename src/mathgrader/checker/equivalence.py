@@ -17,6 +17,7 @@ Decision order (cheapest that can decide first):
 from __future__ import annotations
 
 import dataclasses
+import functools
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
@@ -42,6 +43,7 @@ from .evaluate import (
     evaluate_exact,
     evaluate_mpmath,
     integer_exponent,
+    integer_literal,
 )
 from .grade import Grade
 from .options import GradeOptions
@@ -90,8 +92,16 @@ class Expression:
 
 # names, functions, exact, special, rational, and whether `check_sizes` can refuse the tree
 _Facts = tuple[frozenset[str], frozenset[str], bool, bool, bool, bool]
-# What `check_sizes` can refuse: a power, or a call that grows or takes a binomial's arguments.
+# What `check_sizes` can refuse: a power (but a variable to a literal power), or a call that grows
+# or takes a binomial's arguments.
 _SIZED_CALLS = frozenset({"exp", "sinh", "cosh", "binomial"})
+
+
+def _variable_power(node: ast.Binary) -> bool:
+    """A variable to an integer literal power (x^2, (t)^-3): `check_sizes` never refuses one
+    (its value is unknown, its exponent within bounds), so alone it does not make a tree
+    sized."""
+    return type(ast.strip_groups(node.left)) is ast.Name and integer_literal(node.right) is not None
 
 
 def _facts(node: ast.Node) -> _Facts:
@@ -112,7 +122,8 @@ def _facts(node: ast.Node) -> _Facts:
             stack.append(child.right)  # type: ignore[attr-defined]
             stack.append(child.left)  # type: ignore[attr-defined]
             if child.op == "^":  # type: ignore[attr-defined]
-                sized = True
+                if not sized and not _variable_power(child):  # type: ignore[arg-type]
+                    sized = True
                 if rational and not integer_exponent(child.right):  # type: ignore[attr-defined]
                     rational = False
         elif kind is Name:
@@ -147,6 +158,9 @@ class Samples:
     scale: np.ndarray  # per-point noise scale of the reference's evaluation
     nowhere_real: bool
     floor_scale: np.ndarray = field(init=False)  # what the absolute tolerance floor scales with
+    # |answer - value| allowed at each point by the default tolerances (`_close`), worked out
+    # once for every answer to the question.
+    tolerance: np.ndarray = field(init=False, repr=False)
     # Values at these points that later checks of the same question reuse (the reference's
     # slope, its rewrites for slip feedback), keyed by what was evaluated; bounded.
     derived: dict[Hashable, np.ndarray] = field(init=False, repr=False)
@@ -158,7 +172,8 @@ class Samples:
         with np.errstate(all="ignore"):
             noise = np.where(np.isfinite(self.scale), self.scale, 0.0)
             floor_scale = np.maximum(np.abs(self.values), noise)
-        self.floor_scale = np.where(floor_scale == 0, 1.0, floor_scale)
+            self.floor_scale = np.where(floor_scale == 0, 1.0, floor_scale)
+            self.tolerance = _default_tolerance(self.values, self.floor_scale)
 
 
 @dataclass
@@ -567,8 +582,10 @@ class Checker:
         _check_deadline(deadline)
         answer = self.values_at(ans, samples)
         points, r, floor_scale = samples.points, samples.values, samples.floor_scale
+        tolerance: np.ndarray | None = samples.tolerance
         undefined = ~np.isfinite(answer)
         if undefined.any():
+            tolerance = None  # worked out again for the points left
             if not (self._removable(ref, ans, names, points[:, undefined], options)
                     or _overflow_only(ref, ans, names, points[:, undefined], exact, options,
                                       deadline)):
@@ -576,7 +593,7 @@ class Checker:
             mask = ~undefined
             points, answer = points[:, mask], answer[mask]
             r, floor_scale = r[mask], floor_scale[mask]
-        close = _close(answer, r, floor_scale, options)
+        close = _close(answer, r, floor_scale, options, tolerance)
         if not close.all():
             if exact:
                 # A few failing points may be floating-point trouble that mpmath settles;
@@ -774,8 +791,14 @@ def _mp_equal(ref: Expression, ans: Expression, point: dict[str, Any],
         difference = abs(a - r)
         if difference == 0:
             return True
-        noise = mpmath.mpf(10) ** (magnitudes.high_digits - 2 * dps + 20)
-        return bool(difference <= noise)
+        return bool(difference <= _power_of_ten(magnitudes.high_digits - 2 * dps + 20, 2 * dps))
+
+
+@functools.lru_cache(maxsize=256)
+def _power_of_ten(exponent: int, dps: int) -> Any:
+    """10^exponent at `dps` digits (the same few, for every answer confirmed)."""
+    with mpmath.workdps(dps):
+        return mpmath.mpf(10) ** exponent
 
 
 def _sympy_equal(ref: Expression, ans: Expression) -> bool:
@@ -914,13 +937,20 @@ def _compare_special(ref: Expression, ans: Expression, options: GradeOptions) ->
 
 # ------------------------------------------------------------------------------ tolerance
 
+def _default_tolerance(r: np.ndarray, floor_scale: np.ndarray) -> np.ndarray:
+    """What the default tolerances allow |a - r| to be, elementwise."""
+    return DEFAULT_RELATIVE * np.abs(r) + DEFAULT_ABSOLUTE_FLOOR * floor_scale
+
+
 def _close(a: np.ndarray, r: np.ndarray, floor_scale: np.ndarray,
-           options: GradeOptions) -> np.ndarray:
-    """|a - r| within tolerance, elementwise, as the contract defines it."""
+           options: GradeOptions, tolerance: np.ndarray | None = None) -> np.ndarray:
+    """|a - r| within tolerance, elementwise, as the contract defines it. `tolerance` is
+    `_default_tolerance(r, floor_scale)` when the caller has it already (a question's samples
+    keep theirs)."""
     with np.errstate(all="ignore"):
         difference = np.abs(a - r)
-        magnitude = np.abs(r)
         if options.explicit_tolerance:
+            magnitude = np.abs(r)
             ok = np.zeros(a.shape, dtype=bool)
             slack = 1 + 1e-9  # absorbs binary floating point: 1.05 vs 1 at 0.05 passes
             if options.relative_tolerance is not None:
@@ -928,7 +958,9 @@ def _close(a: np.ndarray, r: np.ndarray, floor_scale: np.ndarray,
             if options.absolute_tolerance is not None:
                 ok |= difference <= options.absolute_tolerance * slack + 1e-15 * magnitude
         else:
-            ok = difference <= DEFAULT_RELATIVE * magnitude + DEFAULT_ABSOLUTE_FLOOR * floor_scale
+            if tolerance is None:
+                tolerance = _default_tolerance(r, floor_scale)
+            ok = difference <= tolerance
         if ok.all():  # the usual case: no infinite or nan values to match up
             return np.asarray(ok)
         both_inf = (a == r) & ~np.isfinite(r)

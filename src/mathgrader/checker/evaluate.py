@@ -33,6 +33,7 @@ __all__ = [
     "compile_numpy_scaled",
     "evaluate_exact",
     "integer_exponent",
+    "integer_literal",
     "evaluate_mpmath",
 ]
 
@@ -292,7 +293,7 @@ def _compile(node: ast.Node, names: Mapping[str, int]) -> NumpyFn:
 def _compile_binary(node: ast.Binary, names: Mapping[str, int]) -> NumpyFn:
     left = _compile(node.left, names)
     op = node.op
-    exponent = _integer_literal(node.right) if op == "^" else None
+    exponent = integer_literal(node.right) if op == "^" else None
     if exponent is not None:
         # Integer powers by repeated multiplication: exact signs for negative bases.
         def int_power(x: Array) -> tuple[Array, Array]:
@@ -354,7 +355,7 @@ def _compile_value(node: ast.Node, names: Mapping[str, int]) -> ValueFn:
         kind = type(node)
     if kind is ast.Binary:
         left = _compile_value(node.left, names)  # type: ignore[attr-defined]
-        exponent = (_integer_literal(node.right)  # type: ignore[attr-defined]
+        exponent = (integer_literal(node.right)  # type: ignore[attr-defined]
                     if node.op == "^" else None)  # type: ignore[attr-defined]
         if exponent is not None:  # as in _compile_binary
             return lambda x: _cut_negative_real(left(x)) ** exponent
@@ -388,7 +389,9 @@ def _filled(size: int, value: complex) -> Array:
     return out
 
 
-def _integer_literal(node: ast.Node) -> int | None:
+def integer_literal(node: ast.Node) -> int | None:
+    """The value of an integer literal of at most 10,000 in size (signs and brackets allowed:
+    -(3)), or None."""
     node = ast.strip_groups(node)
     sign = 1
     while isinstance(node, ast.Unary):
@@ -535,7 +538,7 @@ RATIONAL_FUNCTIONS = frozenset(name for name, impl in EXACT_KIT.items() if impl 
 def integer_exponent(node: ast.Node) -> bool:
     """Whether an exponent keeps a power rational: an integer literal, or a constant with an
     integer value (10^3, 6/2)."""
-    return _integer_literal(node) is not None or _constant_integer(node)
+    return integer_literal(node) is not None or _constant_integer(node)
 
 
 def _constant_integer(node: ast.Node) -> bool:

@@ -247,8 +247,9 @@ def _parse(
         items = cast(_Nodes, _lalr().parse(tokens))  # the builder makes the nodes
     except lalr.UnexpectedToken as exc:
         raise _syntax_error(text, exc) from None
-    for item in items:
-        _check_tree(text, item, limits)
+    if len(tokens) > limits.max_depth or _MAY_FAIL_TREE_CHECK.search(text) is not None:
+        for item in items:
+            _check_tree(text, item, limits)
     if len(items) > 1 and not allow_list:
         comma = next(t for t in tokens if t.type == "COMMA" and _depth_at(tokens, t) == 0)
         hint = "enter a single expression"
@@ -802,6 +803,12 @@ def _join(words: Sequence[str]) -> str:
     if len(words) <= 1:
         return "".join(words)
     return ", ".join(words[:-1]) + " or " + words[-1]
+
+
+# What `_check_tree` can refuse besides depth: a list (it needs '[' or a comma) or a call (a name,
+# then '('). Without them, and with no more tokens than `max_depth` (a tree has at most one node
+# per token, so it is no deeper), the walk cannot find anything: most answers skip it.
+_MAY_FAIL_TREE_CHECK = re.compile(r"[\[,]|[A-Za-z0-9_][ \t\r\n]*\(")
 
 
 def _check_tree(text: str, root: ast.Node, limits: Limits) -> None:

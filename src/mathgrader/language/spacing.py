@@ -40,4 +40,7 @@ def token_key(text: str) -> str | None:
     """
     if not text.isascii() or SEPARATOR in text or len(text) > DEFAULT_LIMITS.max_length:
         return None
-    return SEPARATOR.join(match.group() for match in _pattern().finditer(text))
+    return SEPARATOR.join(map(_GROUP, _pattern().finditer(text)))
+
+
+_GROUP = re.Match.group  # each match's text, without a generator frame per token
