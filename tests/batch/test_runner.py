@@ -11,6 +11,9 @@ import json
 import multiprocessing
 import os
 import random
+import subprocess
+import sys
+import textwrap
 import threading
 import time
 from collections.abc import Iterator
@@ -508,3 +511,29 @@ def test_long_input_with_scattered_blank_lines_keeps_order_and_line_numbers(
            for r, (_, want) in zip(records, expected, strict=True)]
     assert got == expected
     assert (stats.lines, stats.blank_lines) == (len(expected), len(lines) - len(expected))
+
+
+@pytest.mark.parametrize("preload", [["mathgrader.batch._warmup"], []])
+def test_the_warm_up_hides_preloaded_modules_from_the_collector(preload: list[str]) -> None:
+    # In a process of its own: a process starts one fork server, with the first run's preload.
+    from mathgrader.batch.pool import GC_YOUNG_THRESHOLD
+
+    script = textwrap.dedent(f"""
+        import io, json, sys
+        sys.path.insert(0, {str(Path(__file__).parent)!r})
+        from mathgrader.batch import run_batch
+        out = io.StringIO()
+        lines = [json.dumps({{"id": i}}) for i in range(4)]
+        run_batch(lines, out, grade_fn="batch_fns:gc_state", preload={preload!r}, workers=2)
+        print(json.dumps([json.loads(line)["feedback"] for line in out.getvalue().splitlines()]))
+    """)
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            check=True, timeout=120)
+    states = json.loads(result.stdout)
+    assert len(states) == 4
+    for state in states:
+        frozen, young = map(int, state.split())
+        if preload:  # numpy, mpmath, the parser and the checker: tens of thousands of objects
+            assert frozen > 10_000 and young == GC_YOUNG_THRESHOLD
+        else:
+            assert frozen == 0 and young != GC_YOUNG_THRESHOLD

@@ -8,5 +8,7 @@ imports it.
 """
 
 from ..checker.grade import warm_up
+from .pool import settle_preloaded
 
 warm_up(sympy=False)
+settle_preloaded()

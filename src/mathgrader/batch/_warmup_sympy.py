@@ -6,5 +6,7 @@ Doing work at import time is this module's whole purpose; nothing else imports i
 """
 
 from ..checker.grade import warm_up
+from .pool import settle_preloaded
 
 warm_up(sympy=True)
+settle_preloaded()
