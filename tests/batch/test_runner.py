@@ -454,8 +454,9 @@ def test_lines_without_graded_fields_have_no_home(text: str) -> None:
 # -- blocks: consecutive raw lines travel as one task ----------------------------------------
 
 def test_a_line_that_hangs_in_a_block_is_the_only_timeout() -> None:
-    # Lines 0-9 form one block (BLOCK_LINES is 64); line 4 hangs where no signal reaches it, so
-    # the worker is killed: the lines it had finished run again, the rest of the block goes on.
+    # Lines 0-9 form one block (a block holds 32 lines or more); line 4 hangs where no signal
+    # reaches it, so the worker is killed: the lines it had finished run again, the rest of the
+    # block goes on.
     lines = [line(i, "masked" if i == 4 else None, right=i % 3 != 0) for i in range(10)]
     records, stats = run(lines, workers=1, timeout=0.5)
     assert [r["id"] for r in records] == list(range(10))

@@ -98,16 +98,17 @@ MIN_CHUNK_LINES, MAX_CHUNK_LINES = DEFAULT_CHUNK_SIZE, 256
 # drains the pipe.
 MIN_PIPE_BUDGET = 16 * 1024
 PIPE_SIZE = 256 * 1024
-# Consecutive raw lines sent, graded and answered as one task (see `Task`). Large enough that
-# the parent's work per task is small beside its lines' (a repeated answer costs a worker about
-# 30 us; 64 lines took the parent a third less CPU than 16 on the realistic batch), small enough
-# that a block of first-time checks (about 0.4 ms each) does not hold back the output for long.
+# Consecutive raw lines sent, graded and answered as one task (see `Task`), where no pool says
+# better (Dask's partitions; the local engine sizes its blocks as chunks, `block_lines`). Large
+# enough that the parent's work per task is small beside its lines' (64 lines took the parent a
+# third less CPU than 16 on the realistic batch), small enough that a block of first-time checks
+# (about 0.4 ms each) does not hold back the output for long.
 BLOCK_LINES = 64
 
 
-def raw_blocks(lines: list[str]) -> list[tuple[int, list[str]]]:
+def raw_blocks(lines: list[str], size: int = BLOCK_LINES) -> list[tuple[int, list[str]]]:
     """The blocks of stripped input `lines`: `(index of its first line, its lines)` for each
-    run of non-blank lines, cut every `BLOCK_LINES` lines (a block's lines are consecutive).
+    run of non-blank lines, cut every `size` lines (a block's lines are consecutive).
 
     Work per line is done in C (one search for a blank line; slicing) except in the rare
     batches that have blank lines.
@@ -127,8 +128,8 @@ def raw_blocks(lines: list[str]) -> list[tuple[int, list[str]]]:
             runs.append((start, len(lines)))
     elif lines:
         runs.append((0, len(lines)))
-    return [(first, lines[first : min(first + BLOCK_LINES, end)])
-            for start, end in runs for first in range(start, end, BLOCK_LINES)]
+    return [(first, lines[first : min(first + size, end)])
+            for start, end in runs for first in range(start, end, size)]
 
 
 # A worker that has not said "ready" by then is considered broken (import hang, etc.).
@@ -1217,6 +1218,13 @@ class WorkerPool:
         """Put tasks back at the head of `w`'s queue: they hold back the ordered output."""
         self._todo[w.slot].extendleft(reversed(tasks))
         self._queued += len(tasks)
+
+    def block_lines(self) -> int:
+        """How many consecutive raw lines to send as one block now: BLOCK_LINES, or a chunk's
+        worth when that is more (about CHUNK_SECONDS of grading at the measured cost of a line,
+        at most 256 lines). Repeated answers then go 256 to a block, which cuts the parent's
+        work per line by a third against blocks of 64 on the long realistic batch."""
+        return max(BLOCK_LINES, self._chunk_limit())
 
     def _chunk_limit(self) -> int:
         """Lines per chunk: fixed by `chunk_size`, else about CHUNK_SECONDS of grading."""

@@ -274,7 +274,7 @@ class _Pump:
         submit, route = self.pool.submit, self.route
         lineno, seq = self.lineno, self.next_seq
         total = 0
-        for first, block in raw_blocks(lines):
+        for first, block in raw_blocks(lines, self.pool.block_lines()):
             nbytes = sum(map(len, block))
             total += nbytes
             seq += len(block)
