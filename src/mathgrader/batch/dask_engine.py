@@ -215,8 +215,8 @@ def grade_text(first_lineno: int, text: str, grade_fn: str, budget: float,
             verdicts.update(verdict)
         out.append(line)
     out.append("")  # so that the last line ends in a newline too
-    graded = Graded("\n".join(out) if graded_lines else "", dict(verdicts), graded_lines,
-                    len(lines) - graded_lines, restarts)
+    graded = Graded("\n".join(out), dict(verdicts), graded_lines, len(lines) - graded_lines,
+                    restarts)
     return pickle.dumps(graded, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -527,14 +527,16 @@ def _graded(
         try:
             result = pickle.loads(future.result())
         except KilledWorker:
+            result = None
+        finally:
+            future.release()  # the result leaves the cluster's memory as soon as it is read
+        if result is None:
             # Dask gave up after the partition killed several workers: find the culprit by
             # re-running its lines one per task, so the others still get their answers.
             stats.worker_restarts += 1
             yield _one_by_one(submit, part)
-            continue
-        finally:
-            future.release()  # the result leaves the cluster's memory as soon as it is read
-        yield result if part.text is not None else part.fill(result)
+        else:
+            yield result if part.text is not None else part.fill(result)
 
 
 def _one_by_one(submit: Callable[[_Partition], Any], part: _Partition) -> Graded:

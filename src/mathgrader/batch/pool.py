@@ -610,7 +610,8 @@ def settle_preloaded() -> None:
     loaded and warmed up: what is loaded by then lives as long as the worker, so it is moved out
     of the collector's sight (`gc.freeze`: collections in the workers no longer walk it, and
     walking it no longer copies its pages into each worker), and young collections run less
-    often (`GC_YOUNG_THRESHOLD`). Called by the warm-up modules, the last ones preloaded."""
+    often (`GC_YOUNG_THRESHOLD`). Called by the warm-up modules, the last ones a fork server
+    preloads (and, on a daemonic Dask worker, the process that grades in its own thread)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_YOUNG_THRESHOLD, *gc.get_threshold()[1:])
