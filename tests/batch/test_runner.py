@@ -538,3 +538,64 @@ def test_the_warm_up_hides_preloaded_modules_from_the_collector(preload: list[st
             assert frozen > 10_000 and young == GC_YOUNG_THRESHOLD
         else:
             assert frozen == 0 and young != GC_YOUNG_THRESHOLD
+
+
+# -- text blocks: a regular file goes to the workers as text ----------------------------------
+
+
+def run_file(tmp_path: Path, text: str, **kwargs: Any) -> tuple[list[dict[str, Any]], BatchStats]:
+    """`run` over a regular file holding `text`: the parent cuts it into text blocks."""
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(text.encode())
+    with path.open(encoding="utf-8") as source:
+        assert _LineReader(source).text
+        return run(source, **kwargs)
+
+
+def test_a_line_that_hangs_in_a_text_block_is_the_only_timeout(tmp_path: Path) -> None:
+    # Blank lines before it shift the culprit's place in the block but not its line number.
+    lines = ["", *[line(i, "masked" if i == 5 else None, right=i % 3 != 0) for i in range(10)],
+             "  ", "{bad"]
+    records, stats = run_file(tmp_path, "\n".join(lines) + "\n", workers=1, timeout=0.5)
+    assert [r["id"] for r in records] == [*range(10), None]
+    assert verdicts(records) == [
+        "timeout" if i == 5 else ("incorrect" if i % 3 == 0 else "correct")
+        for i in range(10)] + ["error"]
+    assert records[5]["error"]["code"] == "timeout"
+    assert records[10]["error"]["message"].startswith("line 13:")
+    assert (stats.lines, stats.blank_lines, stats.worker_restarts) == (11, 2, 1)
+
+
+def test_a_line_that_crashes_workers_in_a_text_block_is_the_only_error(tmp_path: Path) -> None:
+    lines = [line(i, "exit" if i == 3 else None) for i in range(8)]
+    lines[1:1] = ["", "\t"]
+    records, stats = run_file(tmp_path, "\n".join(lines), workers=2)  # no final newline
+    assert [r["id"] for r in records] == list(range(8))
+    assert verdicts(records) == ["correct"] * 3 + ["error"] + ["correct"] * 4
+    assert "died 2 times" in records[3]["error"]["message"]
+    assert (stats.lines, stats.blank_lines, stats.worker_restarts) == (8, 2, 2)
+
+
+def test_a_line_that_crashes_a_worker_once_in_a_text_block_is_rerun(tmp_path: Path) -> None:
+    marker = tmp_path / "crashed-once"
+    lines = [line(0), "", line(1, "exit_once", marker=str(marker)), "", line(2)]
+    records, stats = run_file(tmp_path, "\n".join(lines) + "\n", workers=1)
+    assert marker.exists()
+    assert [(r["id"], r["verdict"]) for r in records] == [(i, "correct") for i in range(3)]
+    assert (stats.blank_lines, stats.worker_restarts) == (2, 1)
+
+
+def test_a_file_and_the_same_lines_as_a_list_give_the_same_output(tmp_path: Path) -> None:
+    # Padding, CRLF endings, blank lines of every kind of white space, bad JSON, a line longer
+    # than what the reader takes at a time, and a last line without its newline.
+    lines = [line(0), "  " + line(1, right=False) + " ", "", " \t ", "\u00a0", "{oops",
+             line(2, answer="x" * 20_000), "[1, 2]", line(3) + "\r", "", line(4)]
+    for workers in (1, 2):
+        from_file, file_stats = run_file(tmp_path, "\n".join(lines), workers=workers)
+        from_list, list_stats = run(lines, workers=workers)
+        for record in (*from_file, *from_list):
+            record.pop("seconds")
+        assert from_file == from_list
+        assert (file_stats.lines, file_stats.blank_lines, file_stats.verdicts) == (
+            list_stats.lines, list_stats.blank_lines, list_stats.verdicts)
+        assert file_stats.blank_lines == 4

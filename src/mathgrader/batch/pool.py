@@ -45,7 +45,7 @@ from multiprocessing.connection import Connection, wait
 from types import FrameType, TracebackType
 from typing import Any
 
-from ..checker.grade import VERDICTS
+from ..checker.grade import VERDICTS, Grade
 from ..errors import MathgraderError
 
 __all__ = [
@@ -86,9 +86,12 @@ DEFAULT_MEMORY_LIMIT = 2048 * 1024 * 1024
 # queued for longer than the parent takes to come back to it, even on a busy machine, and the
 # parent's work per chunk (a pickle, a write, a wake-up) is spread over many lines. Chunks of
 # costly lines keep MIN_CHUNK_LINES, so that the workers stay balanced and one chunk does not
-# hold back the ordered output for long.
-CHUNK_SECONDS = 0.01
-MIN_CHUNK_LINES, MAX_CHUNK_LINES = DEFAULT_CHUNK_SIZE, 256
+# hold back the ordered output for long. Each chunk and each block costs the parent a few
+# hundred microseconds on a busy two-core machine (a pass of its loop, a pickle, a read and a
+# write): a repeated answer costs a worker about 15-20 us, so 50 ms of grading spreads that over
+# a thousand lines, where 10 ms had the parent take half as much CPU again.
+CHUNK_SECONDS = 0.05
+MIN_CHUNK_LINES, MAX_CHUNK_LINES = DEFAULT_CHUNK_SIZE, 1024
 # Bytes we allow to sit unread in a busy worker's task pipe, so that a send within this budget
 # never blocks (a blocked send to a worker stuck in C code would stop the parent from enforcing
 # anyone's deadline): on Linux half the capacity of the task pipe, which is enlarged to PIPE_SIZE
@@ -97,7 +100,7 @@ MIN_CHUNK_LINES, MAX_CHUNK_LINES = DEFAULT_CHUNK_SIZE, 256
 # others along; chunks that do not fit wait for an idle worker, which is blocked in recv() and
 # drains the pipe.
 MIN_PIPE_BUDGET = 16 * 1024
-PIPE_SIZE = 256 * 1024
+PIPE_SIZE = 1024 * 1024  # Linux's default limit for a process without privileges
 # Consecutive raw lines sent, graded and answered as one task (see `Task`), where no pool says
 # better (Dask's partitions; the local engine sizes its blocks as chunks, `block_lines`). Large
 # enough that the parent's work per task is small beside its lines' (64 lines took the parent a
@@ -241,6 +244,7 @@ def _reject_constant(name: str) -> Any:
 
 # Python's json accepts NaN and Infinity; strict JSON (and our output) does not.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+_SCAN = _DECODER.scan_once
 
 _JSON_KINDS = {
     list: "an array",
@@ -264,7 +268,16 @@ def decode_line(text: str, lineno: int) -> tuple[Any, Any, str | None]:
     (None, None, 'line 3: each line must be a JSON object, not an array')
     """
     try:
-        item = _DECODER.decode(text)
+        # The decoder's C scanner directly (a stripped line has no white space around it); the
+        # full decoder on anything else, for its messages.
+        item, end = _SCAN(text, 0)
+        if end != len(text):
+            raise ValueError
+    except (StopIteration, ValueError, RecursionError):
+        item = None
+    try:
+        if item is None:
+            item = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
         return None, None, f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
     except (ValueError, RecursionError) as exc:  # e.g. nesting deeper than the recursion limit
@@ -322,12 +335,25 @@ class _BadResult(Exception):
 
 _soft_enabled = False  # our SIGALRM handler is installed (see soft_timer)
 _soft_armed = False  # a check is running under the timer
+_soft_deadline = 0.0  # when the running check's budget ends (time.monotonic)
+_timer_due = 0.0  # when the interval timer fires (time.monotonic); 0.0 when it is not armed
+
+
+def _arm(seconds: float) -> None:
+    global _timer_due
+    _timer_due = time.monotonic() + seconds
+    signal.setitimer(signal.ITIMER_REAL, seconds)
 
 
 def _on_alarm(signum: int, frame: FrameType | None) -> None:
+    global _timer_due
+    _timer_due = 0.0
     # The flag closes the race where the timer fires just after the check returned.
     if _soft_armed:
-        raise _SoftTimeout
+        left = _soft_deadline - time.monotonic()
+        if left <= 0:
+            raise _SoftTimeout
+        _arm(left)  # armed for an earlier check: this one still has time
 
 
 @contextmanager
@@ -348,6 +374,8 @@ def soft_timer() -> Iterator[bool]:
     finally:
         _soft_enabled = False
         signal.setitimer(signal.ITIMER_REAL, 0)
+        global _timer_due
+        _timer_due = 0.0
         signal.signal(signal.SIGALRM, previous)
 
 
@@ -360,18 +388,59 @@ def _preparer(fn: Callable[[Any], Any]) -> Callable[[Any], object] | None:
 
 
 def _call_with_soft_limit(fn: Callable[[Any], Any], item: Any, seconds: float) -> Any:
-    global _soft_armed
+    """`fn(item)`, interrupted by `_SoftTimeout` once it has run `seconds`.
+
+    The interval timer is armed only when none is due by the end of this check: a timer armed
+    for an earlier check fires, finds this one within its budget and re-arms itself for the
+    rest (`_on_alarm`). A repeated answer, whose whole check is a cache lookup, then makes no
+    system call: one per line was 7% of a worker's time on a batch of repeated answers.
+    """
+    global _soft_armed, _soft_deadline
     if not _soft_enabled:  # without our handler SIGALRM would kill the process
         return fn(item)
-    # Armed before the flag is set: a timer left running by an earlier check is replaced first.
-    signal.setitimer(signal.ITIMER_REAL, seconds)
+    deadline = time.monotonic() + seconds
+    _soft_deadline = deadline
+    if not _timer_due or _timer_due > deadline:
+        _arm(seconds)
     _soft_armed = True
     try:
         return fn(item)
     finally:
-        # The timer is left to run out (or be replaced by the next check's): when it fires
-        # outside a check, _on_alarm ignores it, and one system call a line is saved.
+        # When the timer fires outside a check, _on_alarm only notes that it is not armed.
         _soft_armed = False
+
+
+# What `result_line` writes between a line's id and its seconds, for the `Grade`s a worker has
+# answered with lately, by identity: a repeated answer comes back as the very `Grade` its first
+# check made (the checker caches it), so its output line is the id, this text and the seconds.
+# Writing the line anew took a quarter of such a line's time in the worker. An entry holds its
+# `Grade`, so the identity is not reused while it is here; a `Grade` is frozen, and its `error`
+# is never changed once made (the checker's cache shares it between lines too).
+_MIDDLES: dict[int, tuple[Grade, str]] = {}
+_MIDDLES_SIZE = 4096
+
+
+def _middle(result: Grade) -> str | None:
+    """The fields of `result`'s line from "verdict" to "error" as `result_line` writes them, or
+    None when it is not a plain grade (`result_line` and `_check_result` then decide)."""
+    entry = _MIDDLES.get(id(result))
+    if entry is not None and entry[0] is result:
+        return entry[1]
+    verdict, score, feedback, error = result.verdict, result.score, result.feedback, result.error
+    if not (verdict in VERDICTS and type(score) is float and 0.0 <= score <= 1.0
+            and (feedback is None or type(feedback) is str)
+            and (error is None or type(error) is dict)):
+        return None
+    try:
+        encoded = "null" if error is None else _ENCODER.encode(error)
+    except (TypeError, ValueError):
+        return None
+    middle = (f'"verdict": {_quote(verdict)}, "score": {score!r}, '
+              f'"feedback": {_json_scalar(feedback)}, "error": {encoded}')
+    if len(_MIDDLES) >= _MIDDLES_SIZE:
+        _MIDDLES.clear()
+    _MIDDLES[id(result)] = (result, middle)
+    return middle
 
 
 def _check_result(result: Any) -> dict[str, Any]:
@@ -399,6 +468,8 @@ decoded and resolved the item."""
 Payload = tuple[int, str | list[str] | None, Any, Any]
 """What a worker receives per task: a `LinePayload`, or for a block (first line number, the
 lines' raw texts, None, None)."""
+TextPayload = tuple[int, str]
+"""What a worker receives for a text block: (first line number, the lines as read)."""
 
 
 def grade_payload(
@@ -446,6 +517,15 @@ def _grade(
                 progress[1] = time.monotonic()
             start += time.perf_counter() - before
         result = _call_with_soft_limit(fn, item, budget)
+        if type(result) is Grade and (ident is None or type(ident) is str or type(ident) is int):
+            middle = _middle(result)
+            seconds = time.perf_counter() - start
+            if seconds > budget:
+                raise _SoftTimeout
+            if middle is not None:
+                line = (f'{{"id": {_json_scalar(ident)}, {middle}, '
+                        f'"seconds": {round(seconds, 6)!r}}}')
+                return result.verdict, line, False
         data = _check_result(result)
         seconds = time.perf_counter() - start
         if seconds > budget:  # finished, but too late (e.g. it swallowed the soft timeout)
@@ -499,6 +579,9 @@ def _send_frame(conn: Connection, message: tuple[Any, ...]) -> None:
         view = view[os.write(fd, view) :]
 
 
+_READ_SIZE = 1 << 20  # a block of cheap lines answers with a frame of 100-200 KB
+
+
 class _FrameReader:
     """Parent side of the results pipe: parses whole frames out of what has arrived."""
 
@@ -514,14 +597,14 @@ class _FrameReader:
         eof = False
         while True:
             try:
-                data = os.read(self._fd, 1 << 16)
+                data = os.read(self._fd, _READ_SIZE)
             except BlockingIOError:
                 break
             if not data:
                 eof = True
                 break
             self._buf += data
-            if len(data) < 1 << 16:
+            if len(data) < _READ_SIZE:
                 break
         messages = []
         buf, pos, size = self._buf, 0, _FRAME_HEADER.size
@@ -760,11 +843,36 @@ def _serve(
         except EOFError:
             return
         for payload in pickle.loads(data):
-            lineno, raw, ident, item = payload
             retire = False
+            if len(payload) == 2:  # a text block (see `Task`): split and stripped here
+                lineno, text = payload
+                pieces = text.split("\n")
+                if not pieces[-1]:
+                    pieces.pop()  # the newline that ends the last line
+                counts: dict[str | None, int] = {}
+                lines: list[str] = []
+                done = 0
+                for i, piece in enumerate(pieces):
+                    done += 1
+                    piece = piece.strip()
+                    if not piece:
+                        counts[None] = counts.get(None, 0) + 1
+                        started += 1  # blank lines count, so that line numbers match
+                        continue
+                    verdict, line, retire = grade((lineno + i, piece, None, None))
+                    counts[verdict] = counts.get(verdict, 0) + 1
+                    lines.append(line)
+                    if retire:
+                        break
+                outbox.add((done, counts), "\n".join(lines), time.monotonic())
+                if retire:
+                    outbox.send(("retire",))
+                    return
+                continue
+            lineno, raw, ident, item = payload
             if type(raw) is list:  # a block: answered as one, the lines joined
                 verdicts: list[str] = []
-                lines: list[str] = []
+                lines = []
                 for i, text in enumerate(raw):
                     verdict, line, retire = grade((lineno + i, text, None, None))
                     verdicts.append(verdict)
@@ -797,6 +905,12 @@ class Task:
     verdicts and the output lines joined, so the parent does per block what it would otherwise
     do per line. When a worker dies in the middle of a block, the block is split (`cut`) and
     the line that killed it goes on alone.
+
+    A text block (`text`: consecutive input lines as read, each ending in a newline except
+    perhaps the last, blank ones included) goes further: the parent never splits it into lines.
+    The worker splits, strips and grades it, and answers `(lines done, {verdict: count})` (blank
+    lines counted under None) with the output lines joined. Its `count` is the number of lines
+    in the text, blank ones included, and so are its sequence numbers (see `text_lines`).
     """
 
     __slots__ = (
@@ -813,6 +927,7 @@ class Task:
         "home",
         "lines",
         "count",
+        "text",
     )
 
     def __init__(
@@ -825,9 +940,14 @@ class Task:
         nbytes: int = 0,
         home: int | None = None,
         lines: list[str] | None = None,
+        text: str | None = None,
     ) -> None:
         self.lines = lines
-        self.count = 1 if lines is None else len(lines)
+        self.text = text
+        if text is not None:
+            self.count = text_lines(text)
+        else:
+            self.count = 1 if lines is None else len(lines)
         self.seq = seq
         self.lineno = lineno
         self.raw = raw
@@ -843,7 +963,9 @@ class Task:
         # caches what it has checked). None: any worker.
         self.home = home
 
-    def payload(self) -> Payload:
+    def payload(self) -> Payload | TextPayload:
+        if self.text is not None:
+            return (self.lineno, self.text)
         return (self.lineno, self.raw if self.lines is None else self.lines, self.ident,
                 self.item)
 
@@ -852,6 +974,15 @@ class Task:
 
     def cut(self, i: int) -> tuple[Task | None, Task | None]:
         """A block's lines before line `i` and from it on, each a block (None when empty)."""
+        if self.text is not None:
+            pieces = _text_pieces(self.text)
+            head, tail = "".join(pieces[:i]), "".join(pieces[i:])
+            return (
+                Task(self.seq, self.lineno, None, nbytes=len(head), home=self.home, text=head)
+                if head else None,
+                Task(self.seq + i, self.lineno + i, None, nbytes=len(tail), home=self.home,
+                     text=tail) if tail else None,
+            )
         assert self.lines is not None
 
         def part(start: int, end: int) -> Task | None:
@@ -864,7 +995,21 @@ class Task:
         return part(0, i), part(i, self.count)
 
     def split(self, i: int) -> tuple[Task | None, Task, Task | None]:
-        """(lines before line `i`, line `i` as a task of its own, lines after it)."""
+        """(lines before line `i`, line `i` as a task of its own, lines after it).
+
+        In a text block, line `i` is the first non-blank line from `i` on (the line a worker
+        was grading is never blank); when there is none, the lines from `i` on come back as
+        one text block, blaming nobody."""
+        if self.text is not None:
+            pieces = _text_pieces(self.text)
+            i = next((j for j in range(i, len(pieces)) if pieces[j].strip()), i)
+            before, rest = self.cut(i)
+            assert rest is not None
+            text = pieces[i].strip()
+            if not text:
+                return before, rest, None
+            one = Task(rest.seq, rest.lineno, text, nbytes=len(text), home=self.home)
+            return before, one, rest.cut(1)[1]
         if self.lines is None:
             return None, self, None
         before, rest = self.cut(i)
@@ -872,6 +1017,25 @@ class Task:
         text = rest.lines[0]
         one = Task(rest.seq, rest.lineno, text, nbytes=len(text), home=self.home)
         return before, one, rest.cut(1)[1]
+
+
+def text_lines(text: str) -> int:
+    """The number of lines in `text`: its newlines, and one more for a last line without one.
+
+    >>> text_lines("a\n\nb\n"), text_lines("a\nb"), text_lines("")
+    (3, 2, 0)
+    """
+    n = text.count("\n")
+    return n + 1 if text and text[-1] != "\n" else n
+
+
+def _text_pieces(text: str) -> list[str]:
+    """The lines of `text`, each with its newline: only to cut a text block, which is rare."""
+    pieces = [piece + "\n" for piece in text.split("\n")]
+    last = pieces.pop()[:-1]
+    if last:
+        pieces.append(last)
+    return pieces
 
 
 Finished = tuple[Task, Any, str]
@@ -1198,6 +1362,7 @@ class WorkerPool:
         task_r.close()
         result_w.close()
         self.stats.started += 1
+        _pipe_budget(result_r.fileno())  # a block's results then go in one write
         w = _Worker(proc, task_w, result_r, slot, _pipe_budget(task_w.fileno()), progress)
         self._selector.register(result_r, selectors.EVENT_READ, (w, False))
         self._selector.register(proc.sentinel, selectors.EVENT_READ, (w, True))
@@ -1223,8 +1388,7 @@ class WorkerPool:
     def block_lines(self) -> int:
         """How many consecutive raw lines to send as one block now: BLOCK_LINES, or a chunk's
         worth when that is more (about CHUNK_SECONDS of grading at the measured cost of a line,
-        at most 256 lines). Repeated answers then go 256 to a block, which cuts the parent's
-        work per line by a third against blocks of 64 on the long realistic batch."""
+        at most MAX_CHUNK_LINES). Repeated answers then go about a thousand to a block."""
         return max(BLOCK_LINES, self._chunk_limit())
 
     def _chunk_limit(self) -> int:
@@ -1275,6 +1439,13 @@ class WorkerPool:
             nbytes += task.nbytes
             lines += task.count
         self._queued -= len(chunk)
+        # A pickle is no smaller than its lines' text: a chunk whose text does not fit is not
+        # pickled only to be put back (on a batch of repeated answers, the parent once pickled
+        # six times what it sent).
+        if pipelined and w.unread + nbytes > w.budget:
+            todo.extendleft(reversed(chunk))
+            self._queued += len(chunk)
+            return
         data = pickle.dumps([t.payload() for t in chunk], protocol=pickle.HIGHEST_PROTOCOL)
         if pipelined and w.unread + len(data) > w.budget:
             todo.extendleft(reversed(chunk))
@@ -1332,7 +1503,8 @@ class WorkerPool:
         total = 0.0
         lines = 0
         for verdict, line, finished_at in results:
-            count = 1 if type(verdict) is str else len(verdict)
+            kind = type(verdict)
+            count = 1 if kind is str else len(verdict) if kind is list else verdict[0]
             w.reported += count
             lines += count
             task = w.queue[0]
@@ -1386,8 +1558,9 @@ class WorkerPool:
             before, culprit, after = rest[index].split(line)
             rest[index : index + 1] = [t for t in (before, culprit, after) if t is not None]
             index = rest.index(culprit)
-            culprit.attempts += 1
-            culprit.spent += max(0.0, now - started)  # started: in the future while preparing
+            if culprit.text is None:  # else only blank lines were left: nothing to blame
+                culprit.attempts += 1
+                culprit.spent += max(0.0, now - started)  # in the future while preparing
             if culprit.attempts >= self.max_attempts:
                 rest.pop(index)
                 message = (
@@ -1463,6 +1636,10 @@ class WorkerPool:
             lost = [w.queue.popleft() for _ in range(index)]
             before, task, after = w.queue.popleft().split(line_in_task)
             lost += [t for t in (before, after) if t is not None]
+            if task.text is not None:  # only blank lines were left (see `Task.split`)
+                self._requeue(w, [*lost, task, *w.queue])
+                self._spawn(w.slot)
+                continue
             seconds = task.spent + now - started
             line = error_line(
                 task.id(), "timeout", timeout_message(self.timeout), seconds, verdict="timeout"

@@ -9,6 +9,7 @@ Memory therefore stays constant however long the input is. Grading itself happen
 
 from __future__ import annotations
 
+import io
 import itertools
 import os
 import queue
@@ -36,6 +37,7 @@ from .pool import (
     load_grade_fn,
     raw_blocks,
     result_line,
+    text_lines,
 )
 
 __all__ = ["RESOLVE_ERRORS", "BatchInputError", "BatchStats", "Resolver", "run_batch"]
@@ -191,6 +193,11 @@ class _Pump:
         self.route = pool.n_workers > 1  # one worker: nowhere else to send a line
         self.batch: list[str] = []  # the lines last read, of which `taken` are numbered
         self.taken = 0
+        # A regular text file without a resolver goes as text blocks (see `_take_text`); then
+        # sequence numbers count blank lines too.
+        self.by_text = resolve is None and reader.text
+        self.text = ""  # whole lines read and not yet submitted
+        self.text_chars = self.text_lines = 0  # read so far, to size blocks in characters
         self.lineno = 0
         self.next_seq = 0  # sequence number of the next non-blank line read
         self.next_write = 0  # sequence number of the next line to write
@@ -205,6 +212,15 @@ class _Pump:
             and self.pending_bytes < self.max_pending_bytes
         )
 
+    def _has_room_for_text(self) -> bool:
+        """`_has_room` for a whole text block, or for anything when nothing is in flight: a
+        sliver of a block would cost the parent as much as a few hundred cheap lines."""
+        if not self._has_room():
+            return False
+        free = self.next_write + self.max_pending - self.next_seq
+        return free >= min(self.pool.block_lines(), self.max_pending) or (
+            self.next_write == self.next_seq)
+
     def run(self, stats: BatchStats) -> Iterator[tuple[str, int]]:
         """Yield (text to write, number of lines in it) until every line is answered."""
         while True:
@@ -216,20 +232,32 @@ class _Pump:
                 verdict, line, nbytes, count = self.done.pop(self.next_write)
                 self.next_write += count
                 self.pending_bytes -= nbytes
-                if count == 1 and type(verdict) is str:
+                kind = type(verdict)
+                if kind is str:
                     verdicts[verdict] = verdicts.get(verdict, 0) + 1
-                else:
+                    written += 1
+                elif kind is list:
                     for one in verdict:
                         verdicts[one] = verdicts.get(one, 0) + 1
+                    written += count
+                else:  # a text block's (lines, {verdict: count}); blank lines under None
+                    for one, n in verdict[1].items():
+                        if one is None:
+                            stats.blank_lines += n
+                        else:
+                            verdicts[one] = verdicts.get(one, 0) + n
+                            written += n
+                    if not line:  # nothing but blank lines
+                        continue
                 out.append(line)
-                written += count
             if out:
                 stats.lines += written
                 yield "\n".join(out) + "\n", written
-            if (self.reader.exhausted and self.taken >= len(self.batch)
+            if (self.reader.exhausted and self.taken >= len(self.batch) and not self.text
                     and self.next_write == self.next_seq):
                 return
-            wake = self.reader.fd if self._has_room() and not self.reader.exhausted else None
+            room = self._has_room_for_text() if self.by_text else self._has_room()
+            wake = self.reader.fd if room and not self.reader.exhausted else None
             finished = self.pool.step(wake=wake)
             for task, verdict, line in finished:
                 self.done[task.seq] = (verdict, line, task.nbytes, task.count)
@@ -243,6 +271,9 @@ class _Pump:
     def _take_input(self, stats: BatchStats) -> None:
         if self.resolve is not None:
             self._take_resolving(stats)
+            return
+        if self.by_text:
+            self._take_text()
             return
         # Raw lines go out in blocks of consecutive lines (see `Task`); a worker decodes and
         # grades each line. The parent's work is per batch of lines read and per block, and in C
@@ -259,6 +290,44 @@ class _Pump:
             lines = list(map(str.strip, self.batch[self.taken:end]))
             self.taken = end
             self._submit_raw(lines, stats)
+
+    def _take_text(self) -> None:
+        """`_take_input` for a regular text file: the file is read as text and cut into blocks
+        of whole lines where a block's worth of characters ends, so the parent's work is per
+        block, and per character only in C (decoding, searching and counting newlines). The
+        worker splits, strips and numbers the lines (see `Task`)."""
+        while self._has_room_for_text():
+            # A block's worth of characters, at the average length of a line so far.
+            average = self.text_chars // self.text_lines if self.text_lines else 128
+            target = self.pool.block_lines() * max(1, average)
+            text = self.text
+            while len(text) < target:
+                more = self.reader.take_text()
+                if more is None:
+                    break
+                text += more
+            if not text:
+                return
+            end = text.find("\n", target - 1) + 1 or len(text)
+            block = text[:end]
+            count = text_lines(block)
+            room = self.next_write + self.max_pending - self.next_seq
+            if count > room:  # never more lines than the window has room for
+                end = 0
+                for _ in range(room):
+                    end = text.find("\n", end) + 1
+                block, count = text[:end], room
+            self.text = text[end:]
+            self.text_chars += len(block)
+            self.text_lines += count
+            home = _home_of_text(block[: block.find("\n")]) if self.route else None
+            self.pool.submit(Task(self.next_seq, self.lineno + 1, None, nbytes=len(block),
+                                  home=home, text=block))
+            self.next_seq += count
+            self.lineno += count
+            self.pending_bytes += len(block)
+            if self.reader.exhausted and not self.text:
+                return
 
     def _refill(self) -> bool:
         """Take the reader's next batch of lines; False when it has none right now."""
@@ -376,6 +445,7 @@ def _resolve_error(exc: Exception) -> dict[str, Any]:
 
 _EOF = object()
 _BATCH_LINES = 256
+_TEXT_CHARS = 8192  # what the text layer of a file decodes at a time
 
 
 class _Failure:
@@ -406,6 +476,11 @@ class _LineReader:
     def __init__(self, lines: Iterable[str], depth: int = 4) -> None:
         self._lines = lines
         self._direct = _is_regular_file(lines)
+        # A regular file opened as text can also be read as text (`take_text`). Lines are then
+        # split at "\n" alone, as iterating the file does with the default newline mode
+        # (universal newlines, translated) and with newline="\n" (sys.stdin on POSIX).
+        self.text = self._direct and type(lines) is io.TextIOWrapper
+        self._carry = ""  # the start of a line whose end is not read yet
         self._pending_error: Exception | None = None
         self._queue: queue.Queue[object] = queue.Queue(maxsize=depth)
         self._stop = threading.Event()
@@ -498,6 +573,36 @@ class _LineReader:
         assert isinstance(item, list)
         return item
 
+
+    def take_text(self) -> str | None:
+        """The next piece of a regular text file (`text`): whole lines, the last of which ends
+        in a newline unless it ends the file; None at the end or on a failure (`error`). Like
+        iterating the file, it reads and decodes 8 KiB at a time, so a failure loses no more
+        lines than iterating would."""
+        if self.exhausted:
+            return None
+        if self._pending_error is not None:
+            self.exhausted = True
+            self.error, self._pending_error = self._pending_error, None
+            return None
+        pieces = [self._carry]  # more than one when a line is longer than a piece
+        while True:
+            try:
+                piece = self._lines.read(_TEXT_CHARS)  # type: ignore[attr-defined]
+            except Exception as exc:  # handed to the parent, which decides what it means
+                self.exhausted = True
+                self.error = exc
+                return None
+            if not piece:
+                self.exhausted = True
+                self._carry = ""
+                return "".join(pieces) or None
+            end = piece.rfind("\n") + 1
+            if end:
+                self._carry = piece[end:]
+                pieces.append(piece[:end])
+                return "".join(pieces)
+            pieces.append(piece)
 
     def _read(self) -> list[str] | None:
         """The next batch of a regular file; like the thread, it hands over the lines read
