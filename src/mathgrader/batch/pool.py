@@ -1020,7 +1020,7 @@ class Task:
 
 
 def text_lines(text: str) -> int:
-    """The number of lines in `text`: its newlines, and one more for a last line without one.
+    r"""The number of lines in `text`: its newlines, and one more for a last line without one.
 
     >>> text_lines("a\n\nb\n"), text_lines("a\nb"), text_lines("")
     (3, 2, 0)
