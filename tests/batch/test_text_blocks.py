@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mathgrader.batch.pool import Task, _text_pieces, text_lines
+from mathgrader.batch.pool import Task, _text_pieces, split_text, text_lines, text_tasks
 from mathgrader.batch.runner import _TEXT_CHARS, _LineReader
 
 # Lines as a file holds them: JSON-ish text, blank and white-space-only lines.
@@ -34,6 +34,19 @@ def file_lines(text: str) -> list[str]:
 def test_text_lines_and_pieces_count_as_iterating_a_file_does(text: str) -> None:
     assert _text_pieces(text) == file_lines(text)
     assert text_lines(text) == len(file_lines(text))
+
+
+@given(texts, st.integers(1, 5))
+def test_a_text_is_cut_into_blocks_of_whole_lines_numbered_on(text: str, size: int) -> None:
+    tasks = text_tasks(text, 7, size)
+    assert "".join(task.text or "" for task in tasks) == text
+    assert sum(task.count for task in tasks) == text_lines(text)
+    seq = 0
+    for task in tasks:
+        assert (task.seq, task.lineno, task.nbytes) == (seq, 7 + seq, len(task.text or ""))
+        assert task.count >= 1 and split_text(task.text or "") == [
+            piece.rstrip("\n") for piece in file_lines(task.text or "")]
+        seq += task.count
 
 
 @given(texts, st.data())

@@ -65,9 +65,10 @@ from .pool import (
     ident_of,
     load_grade_fn,
     preload_modules,
-    raw_blocks,
     result_line,
     soft_timer,
+    split_text,
+    text_tasks,
 )
 from .pool import (
     LinePayload as Payload,
@@ -198,25 +199,29 @@ def grade_text(first_lineno: int, text: str, grade_fn: str, budget: float,
     line is next to nothing, and the worker sends its grading process blocks of lines whose
     answers come back already joined.
     """
-    lines = text.split("\n")  # the text came from a file read with universal newlines
-    if lines and not lines[-1]:
-        lines.pop()  # the newline that ends the last line
-    lines = list(map(str.strip, lines))
-    tasks = [Task(first, first_lineno + first, None, nbytes=sum(map(len, block)), lines=block)
-             for first, block in raw_blocks(lines)]
-    graded_lines = sum(task.count for task in tasks)
+    pool = _pool(grade_fn, budget, memory_limit)
+    # The text came from a file read with universal newlines; its blocks go to the grading
+    # process as text, which splits and strips them (see `Task`).
+    tasks = text_tasks(text, first_lineno, pool.block_lines() if pool else BLOCK_LINES)
     runs, restarts = _graded_runs(tasks, grade_fn, budget, memory_limit)
     verdicts: Counter[str] = Counter()
     out = []
-    for verdict, line, count in runs:
-        if count == 1 and isinstance(verdict, str):
+    graded_lines = blank_lines = 0
+    for verdict, line, _ in runs:
+        if type(verdict) is str:
             verdicts[verdict] += 1
-        else:
-            verdicts.update(verdict)
-        out.append(line)
+            graded_lines += 1
+        else:  # a text block's (lines, {verdict: count}); blank lines under None
+            for one, n in verdict[1].items():
+                if one is None:
+                    blank_lines += n
+                else:
+                    verdicts[one] += n
+                    graded_lines += n
+        if line:
+            out.append(line)
     out.append("")  # so that the last line ends in a newline too
-    graded = Graded("\n".join(out), dict(verdicts), graded_lines, len(lines) - graded_lines,
-                    restarts)
+    graded = Graded("\n".join(out), dict(verdicts), graded_lines, blank_lines, restarts)
     return pickle.dumps(graded, protocol=pickle.HIGHEST_PROTOCOL)
 
 
@@ -230,6 +235,20 @@ def _graded_runs(tasks: list[Task], grade_fn: str, budget: float,
         runs: list[tuple[Any, str, int]] = []
         with soft_timer():
             for task in sorted(tasks, key=lambda task: task.seq):
+                if task.text is not None:
+                    counts: dict[str | None, int] = {}
+                    lines = []
+                    for i, piece in enumerate(split_text(task.text)):
+                        piece = piece.strip()
+                        if piece:
+                            verdict, line = grade_payload(fn, (task.lineno + i, piece, None,
+                                                                None), budget)
+                            lines.append(line)
+                        else:
+                            verdict = None
+                        counts[verdict] = counts.get(verdict, 0) + 1
+                    runs.append(((task.count, counts), "\n".join(lines), task.count))
+                    continue
                 if task.lines is None:
                     payload: LinePayload = task.payload()  # type: ignore[assignment]
                     runs.append((*grade_payload(fn, payload, budget), 1))

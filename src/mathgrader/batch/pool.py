@@ -69,7 +69,10 @@ __all__ = [
     "result_line",
     "settle_preloaded",
     "soft_timer",
+    "split_text",
     "start_fork_server",
+    "text_lines",
+    "text_tasks",
 ]
 
 DEFAULT_GRADE_FN = "mathgrader.checker.grade:grade_item"
@@ -244,7 +247,7 @@ def _reject_constant(name: str) -> Any:
 
 # Python's json accepts NaN and Infinity; strict JSON (and our output) does not.
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
-_SCAN = _DECODER.scan_once
+_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # set by JSONDecoder.__init__
 
 _JSON_KINDS = {
     list: "an array",
@@ -846,9 +849,7 @@ def _serve(
             retire = False
             if len(payload) == 2:  # a text block (see `Task`): split and stripped here
                 lineno, text = payload
-                pieces = text.split("\n")
-                if not pieces[-1]:
-                    pieces.pop()  # the newline that ends the last line
+                pieces = split_text(text)
                 counts: dict[str | None, int] = {}
                 lines: list[str] = []
                 done = 0
@@ -1027,6 +1028,35 @@ def text_lines(text: str) -> int:
     """
     n = text.count("\n")
     return n + 1 if text and text[-1] != "\n" else n
+
+
+def split_text(text: str) -> list[str]:
+    """The lines of a text block (see `Task`), without their newlines.
+
+    >>> split_text("a\\n\\n b\\n"), split_text("a"), split_text("")
+    (['a', '', ' b'], ['a'], [])
+    """
+    pieces = text.split("\n")
+    if not pieces[-1]:
+        pieces.pop()  # the newline that ends the last line (or an empty text)
+    return pieces
+
+
+def text_tasks(text: str, first_lineno: int, block_lines: int) -> list[Task]:
+    """Text blocks (see `Task`) of whole lines of `text`, the first numbered `first_lineno` and
+    `seq` 0, about `block_lines` lines each: cut where that many lines' worth of characters
+    ends, at the text's average line length, so that no line is looked at here."""
+    average = len(text) // max(1, text.count("\n"))
+    target = max(1, block_lines * average)
+    tasks = []
+    start = seq = 0
+    while start < len(text):
+        end = text.find("\n", start + target - 1) + 1 or len(text)
+        task = Task(seq, first_lineno + seq, None, nbytes=end - start, text=text[start:end])
+        tasks.append(task)
+        seq += task.count
+        start = end
+    return tasks
 
 
 def _text_pieces(text: str) -> list[str]:
