@@ -18,12 +18,14 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import marshal
+import pickle
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, TypeVar, cast
+from typing import Any, Protocol, TypeVar, cast
 
 import mpmath
 import numpy as np
@@ -46,7 +48,7 @@ from .evaluate import (
     integer_literal,
 )
 from .grade import Grade
-from .options import GradeOptions
+from .options import FeedbackRule, GradeOptions
 from .sampling import ROUNDS, exact_points, lattice_points, nudge, sample_variable
 from .special import Special, evaluate_special, to_complex
 
@@ -182,6 +184,15 @@ class Outcome:
     feedback: str | None = None
 
 
+class Peers(Protocol):
+    """Finished results shared with the other worker processes of a batch pool, by bytes keys
+    (`mathgrader.batch.peers.PeerView`)."""
+
+    def lookup(self, key: bytes) -> bytes | None: ...
+
+    def publish(self, key: bytes, value: bytes) -> bool: ...
+
+
 class _LRU:
     """A small bounded cache; one per Checker, never module-global state of the core."""
 
@@ -215,6 +226,9 @@ class Checker:
     """Grades answers; caches parsed references, compiled evaluators and reference samples."""
 
     cache_size: int = 2048
+    # Results shared with other processes (batch workers: `grade_item.share`); looked up when
+    # this checker's own cache misses, and given every result it caches.
+    peers: Peers | None = field(default=None, repr=False, compare=False)
     _expressions: _LRU = field(init=False)
     _compiled: _LRU = field(init=False)
     _samples: _LRU = field(init=False)
@@ -251,6 +265,13 @@ class Checker:
             if cached is not None:
                 self._results.put(key, cached)  # next time, found as typed
                 return cached
+        shared = None
+        if self.peers is not None:
+            shared = self._shared_keys(reference, answer, tokens, options)
+            if shared is not None:
+                cached = self._from_peers(self.peers, shared, key, spaced)
+                if cached is not None:
+                    return cached
         try:
             result = self._check(reference, answer, options)
         except ConfigError as exc:
@@ -261,7 +282,59 @@ class Checker:
             self._results.put(key, result)
         if spaced is not None and result.verdict in ("correct", "incorrect"):
             self._results.put(spaced, result)
+        if shared is not None and self.peers is not None:
+            self._to_peers(self.peers, shared, result)
         return result
+
+    # ------------------------------------------------------------------ results from peers
+
+    def _shared_keys(self, reference: str, answer: str, tokens: str | None,
+                     options: GradeOptions) -> tuple[bytes, bytes | None] | None:
+        """The bytes keys of a check's result in the peers' store, as typed and (when the answer
+        has a token key) spacing-insensitive; None for options `_options_bytes` cannot encode.
+
+        Not pickle: it writes `GradeOptions`' hash (salted per process under spawn) and its
+        uncompared `extra`, and tells 1 from 1.0, so equal keys could give unequal bytes.
+        """
+        encoded = self._expressions.get(("peer options", options),
+                                        lambda: _options_bytes(options))
+        if encoded is None:
+            return None
+        try:
+            typed = b"a" + encoded + marshal.dumps((reference, answer), 2)
+            spaced = None if tokens is None else (
+                b"t" + encoded + marshal.dumps((reference, tokens), 2))
+        except ValueError:  # a str subclass: marshal takes exact types only
+            return None
+        return typed, spaced
+
+    def _from_peers(self, peers: Peers, keys: tuple[bytes, bytes | None],
+                    key: Hashable, spaced: Hashable | None) -> Grade | None:
+        """A result a peer published, kept here too (as a local hit would be), or None."""
+        found = peers.lookup(keys[0])
+        if found is None and keys[1] is not None:
+            found = peers.lookup(keys[1])
+        if found is None:
+            return None
+        try:
+            result = pickle.loads(found)
+        except Exception:  # what a peer wrote cannot be decoded: check it here instead
+            return None
+        if type(result) is not Grade:
+            return None
+        self._results.put(key, result)
+        if spaced is not None and result.verdict in ("correct", "incorrect"):
+            self._results.put(spaced, result)
+        return result
+
+    def _to_peers(self, peers: Peers, keys: tuple[bytes, bytes | None], result: Grade) -> None:
+        """Publish a first-time result under the conditions it is cached here."""
+        if result.verdict == "timeout":
+            return
+        value = pickle.dumps(result, pickle.HIGHEST_PROTOCOL)
+        peers.publish(keys[0], value)
+        if keys[1] is not None and result.verdict in ("correct", "incorrect"):
+            peers.publish(keys[1], value)
 
     def _check(self, reference: str, answer: str, options: GradeOptions) -> Grade:
         deadline = time.monotonic() + options.timeout
@@ -990,6 +1063,44 @@ def _feedback_numeric(a: np.ndarray, r: np.ndarray, ans: Expression, ref: Expres
             if np.all(relative < 1e-2):
                 return "Your answer is close, but not within the tolerance: give more digits."
     return None
+
+
+_COMPARED_OPTIONS = tuple(f.name for f in dataclasses.fields(GradeOptions) if f.compare)
+
+
+def _options_bytes(options: GradeOptions) -> bytes | None:
+    """Bytes equal for two options exactly when they are equal (`==`), in every process: the
+    compared fields, made canonical (`_canonical`), through marshal version 2 (exact about
+    types; unlike versions 3 and 4, without back-references and writing a string the same
+    whether or not it is interned). None when the options hold something else (a subclass, a
+    NaN): then results are not shared."""
+    if type(options) is not GradeOptions:
+        return None  # dataclass equality requires the same class
+    try:
+        fields = tuple(_canonical(getattr(options, name)) for name in _COMPARED_OPTIONS)
+        return marshal.dumps(fields, 2)
+    except (TypeError, ValueError):
+        return None
+
+
+def _canonical(value: Any) -> Any:
+    """Plain data that is the same for values Python finds equal and different otherwise:
+    True, 1 and 1.0 are 1, 0.0 and -0.0 are 0, a feedback rule is a list (nothing else in
+    options is)."""
+    kind = type(value)
+    if value is None or kind is str or kind is int:
+        return value
+    if kind is float:
+        if value != value:
+            raise ValueError("NaN is not equal to itself")
+        return int(value) if value.is_integer() else value
+    if kind is bool:
+        return int(value)
+    if kind is tuple:
+        return tuple(map(_canonical, value))
+    if kind is FeedbackRule:
+        return [_canonical(value.answer), _canonical(value.message)]
+    raise TypeError(f"no canonical form for {kind.__name__}")
 
 
 _DEFAULT = Checker()

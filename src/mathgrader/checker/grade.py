@@ -14,9 +14,10 @@ from ..errors import ConfigError
 from .options import GradeOptions
 
 if TYPE_CHECKING:
-    from .equivalence import Checker
+    from .equivalence import Checker, Peers
 
-__all__ = ["VERDICTS", "Grade", "grade", "grade_item", "prepare_item", "warm_up"]
+__all__ = ["VERDICTS", "Grade", "grade", "grade_item", "prepare_item", "share_results",
+           "warm_up"]
 
 VERDICTS = ("correct", "incorrect", "invalid", "error", "timeout")
 
@@ -134,7 +135,19 @@ def warm_up(*, sympy: bool) -> None:
     more than the import)."""
     grade("x^2 + 1", "1 + x*x", **({"form": "factored"} if sympy else {}))
 
+
+def share_results(peers: Peers | None) -> None:
+    """Let this process's default checker share finished results with the other workers of a
+    batch pool through `peers` (a `mathgrader.batch.peers.PeerView`), or stop (None).
+
+    Batch workers call it once when they start (`grade_item.share`): without it, every worker
+    checks each distinct answer of a batch once for itself.
+    """
+    _equivalence()._DEFAULT.peers = peers
+
+
 grade_item.prepare = prepare_item  # type: ignore[attr-defined]  # read by the batch workers
+grade_item.share = share_results  # type: ignore[attr-defined]  # read by the batch workers
 
 
 def _bad_item(message: str) -> Grade:
