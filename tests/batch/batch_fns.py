@@ -96,3 +96,33 @@ def gc_state(item: dict[str, Any]) -> dict[str, Any]:
 
     state = f"{gc.get_freeze_count()} {gc.get_threshold()[0]}"
     return {"verdict": "correct", "score": 1.0, "feedback": state, "error": None}
+
+
+_peers: Any = None  # what the pool handed `sharing.share` in this worker
+
+
+def sharing(item: dict[str, Any]) -> dict[str, Any]:
+    """Publishes under the item's "publish" key (this worker's pid), or waits up to 10 s for
+    what another worker published under its "wait_for" key; says which, or "no peers"."""
+    if _peers is None:
+        feedback = "no peers"
+    elif "publish" in item:
+        _peers.publish(item["publish"].encode(), str(os.getpid()).encode())
+        feedback = f"published {os.getpid()}"
+    else:
+        key = item["wait_for"].encode()
+        found = None
+        for _ in range(1000):
+            if (found := _peers.lookup(key)) is not None:
+                break
+            time.sleep(0.01)
+        feedback = f"found {found.decode() if found else None} in {os.getpid()}"
+    return {"verdict": "correct", "score": 1.0, "feedback": feedback, "error": None}
+
+
+def _share(peers: Any) -> None:
+    global _peers
+    _peers = peers
+
+
+sharing.share = _share  # type: ignore[attr-defined]

@@ -599,3 +599,21 @@ def test_a_file_and_the_same_lines_as_a_list_give_the_same_output(tmp_path: Path
         assert (file_stats.lines, file_stats.blank_lines, file_stats.verdicts) == (
             list_stats.lines, list_stats.blank_lines, list_stats.verdicts)
         assert file_stats.blank_lines == 4
+
+
+# -- workers share what they find -------------------------------------------------------------
+
+
+def test_workers_of_a_pool_share_results_through_the_grading_functions_hook() -> None:
+    # Lines without graded fields have no home: round robin, so usually one line to each worker
+    # (an idle worker may also take the other's; test_peers.py shares between processes for
+    # sure). Whichever worker waits finds what was published.
+    lines = [json.dumps({"id": 0, "publish": "k"}), json.dumps({"id": 1, "wait_for": "k"})]
+    records, _ = run(lines, grade_fn="batch_fns:sharing", workers=2, chunk_size=1)
+    published, found = records[0]["feedback"].split(), records[1]["feedback"].split()
+    assert published[0] == "published" and found[:2] == ["found", published[1]]
+
+
+def test_a_single_worker_has_no_one_to_share_with() -> None:
+    records, _ = run([json.dumps({"id": 0, "publish": "k"})], grade_fn="batch_fns:sharing")
+    assert records[0]["feedback"] == "no peers"

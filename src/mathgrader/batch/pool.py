@@ -390,6 +390,15 @@ def _preparer(fn: Callable[[Any], Any]) -> Callable[[Any], object] | None:
     return prepare if callable(prepare) else None
 
 
+def _sharer(fn: Callable[[Any], Any]) -> Callable[[Any], object] | None:
+    """The grading function's `share` attribute, if it has one: a worker of a pool of several
+    calls it once with its view of a store the workers share (`mathgrader.batch.peers`), so that
+    a result one worker found is not worked out again by another (mathgrader's `grade_item`
+    shares its checker's first-time checks there)."""
+    share = getattr(fn, "share", None)
+    return share if callable(share) else None
+
+
 def _call_with_soft_limit(fn: Callable[[Any], Any], item: Any, seconds: float) -> Any:
     """`fn(item)`, interrupted by `_SoftTimeout` once it has run `seconds`.
 
@@ -722,8 +731,13 @@ def _worker_main(
     memory_limit: int | None = None,
     progress: Any = None,
     result_delay: float = 0.0,
+    peers: Any = None,
+    slot: int = 0,
 ) -> None:
-    """Entry point of a worker process: grade chunks until the task pipe closes."""
+    """Entry point of a worker process: grade chunks until the task pipe closes.
+
+    `peers` (a `mathgrader.batch.peers.PeerResults`), when given, goes to the grading
+    function's `share` hook as this worker's view of it (see `_sharer`)."""
     # Ctrl-C reaches the whole process group; the parent decides and kills us itself.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
@@ -737,6 +751,9 @@ def _worker_main(
     os.dup2(2, 1)
     try:
         fn = load_grade_fn(grade_fn)
+        share = _sharer(fn)
+        if share is not None and peers is not None:
+            share(peers.attach(slot))
     except Exception as exc:  # report any start-up failure instead of dying silently
         _send_frame(results, ("init_error", f"{type(exc).__name__}: {exc}"))
         return
@@ -1273,6 +1290,12 @@ class WorkerPool:
         self._line_seconds: float | None = None  # moving average of a line's grading time
         self._finished: list[Finished] = []
         self._closed = False
+        # Several workers share what they find (see `_sharer`); one has no one to share with.
+        self._peers: Any = None
+        if workers > 1:
+            from .peers import PeerResults
+
+            self._peers = PeerResults.create(workers)
 
     # -- lifecycle ------------------------------------------------------------------------
 
@@ -1373,7 +1396,7 @@ class WorkerPool:
         proc = self._ctx.Process(
             target=_worker_main,
             args=(task_r, result_w, self.grade_fn, self.timeout, self.memory_limit, progress,
-                  self.result_delay),
+                  self.result_delay, self._peers, slot),
             name=f"mathgrader-batch-{self.stats.started}",
             daemon=True,
         )
