@@ -84,7 +84,7 @@ def grade_item(item: Any, checker: Checker | None = None) -> Grade:
 
     Never raises on bad data: a malformed item is verdict `error`.
     """
-    if not isinstance(item, Mapping):
+    if type(item) is not dict and not isinstance(item, Mapping):  # a dict: no ABC check
         return _bad_item("each line must be a JSON object")
     reference, answer = item.get("reference"), item.get("answer")
     if not isinstance(reference, str):
@@ -106,7 +106,8 @@ _SPECIAL_NAME = re.compile(r"(?<![A-Za-z0-9_])(?:z?oo|nan)(?![A-Za-z0-9_])")
 
 def _may_need_sympy(item: Mapping[str, Any]) -> bool:
     options = item.get("options")
-    if isinstance(options, Mapping) and options.get("form") not in (None, "any"):
+    if ((type(options) is dict or isinstance(options, Mapping))
+            and options.get("form") not in (None, "any")):
         return True  # form checks factor and simplify with SymPy
     for key in ("reference", "answer"):
         text = item.get(key)
@@ -125,7 +126,9 @@ def prepare_item(item: Any) -> None:
     so the import is not counted against the first line that uses it. A check this does not
     foresee (an exact constant too large for mpmath) imports SymPy itself.
     """
-    if "sympy" not in sys.modules and isinstance(item, Mapping) and _may_need_sympy(item):
+    # Called before every batch line, repeated answers included: a dict skips the ABC check.
+    if ("sympy" not in sys.modules and (type(item) is dict or isinstance(item, Mapping))
+            and _may_need_sympy(item)):
         warm_up(sympy=True)
 
 
