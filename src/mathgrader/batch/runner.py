@@ -212,13 +212,19 @@ class _Pump:
             and self.pending_bytes < self.max_pending_bytes
         )
 
+    def _block_lines(self) -> int:
+        """Lines per block: the pool's choice, but small enough that the window holds two
+        blocks for every worker (one graded, one queued behind it)."""
+        return max(1, min(self.pool.block_lines(),
+                          self.max_pending // (2 * self.pool.n_workers)))
+
     def _has_room_for_text(self) -> bool:
         """`_has_room` for a whole text block, or for anything when nothing is in flight: a
         sliver of a block would cost the parent as much as a few hundred cheap lines."""
         if not self._has_room():
             return False
         free = self.next_write + self.max_pending - self.next_seq
-        return free >= min(self.pool.block_lines(), self.max_pending) or (
+        return free >= self._block_lines() or (
             self.next_write == self.next_seq)
 
     def run(self, stats: BatchStats) -> Iterator[tuple[str, int]]:
@@ -299,7 +305,7 @@ class _Pump:
         while self._has_room_for_text():
             # A block's worth of characters, at the average length of a line so far.
             average = self.text_chars // self.text_lines if self.text_lines else 128
-            target = self.pool.block_lines() * max(1, average)
+            target = self._block_lines() * max(1, average)
             text = self.text
             while len(text) < target:
                 more = self.reader.take_text()
@@ -343,7 +349,7 @@ class _Pump:
         submit, route = self.pool.submit, self.route
         lineno, seq = self.lineno, self.next_seq
         total = 0
-        for first, block in raw_blocks(lines, self.pool.block_lines()):
+        for first, block in raw_blocks(lines, self._block_lines()):
             nbytes = sum(map(len, block))
             total += nbytes
             seq += len(block)
