@@ -91,7 +91,7 @@ def run_batch(
     grade_fn: str = DEFAULT_GRADE_FN,
     resolve: Resolver | None = None,
     chunk_size: int | None = None,
-    max_pending: int = 4096,
+    max_pending: int = 16384,
     max_pending_bytes: int = 64 * 1024 * 1024,
     total: int | None = None,
     preload: Sequence[str] | None = None,
@@ -213,10 +213,13 @@ class _Pump:
         )
 
     def _block_lines(self) -> int:
-        """Lines per block: the pool's choice, but small enough that the window holds two
-        blocks for every worker (one graded, one queued behind it)."""
+        """Lines per block: the pool's choice, but small enough that the window holds four
+        blocks for every worker. Output is written in order, so a block finished early waits
+        for the blocks before it, and holds its room in the window meanwhile: with room for two
+        blocks a worker, two workers were slower than one on cheap lines, each idling while the
+        other finished the block that held up the output."""
         return max(1, min(self.pool.block_lines(),
-                          self.max_pending // (2 * self.pool.n_workers)))
+                          self.max_pending // (4 * self.pool.n_workers)))
 
     def _has_room_for_text(self) -> bool:
         """`_has_room` for a whole text block, or for anything when nothing is in flight: a
