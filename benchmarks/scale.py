@@ -515,7 +515,7 @@ def chart(results: dict[str, Any], path: Path) -> bool:
     panels = [k for k in ("scaling", "cold_start", "memory") if results.get(k)]
     if not panels:
         return False
-    styles = {"realistic": "-", "realistic-long": "-.", "distinct": ":"}
+    styles = {"realistic": "-", "realistic-long": "-.", "realistic-million": "--", "distinct": ":"}
     fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.5), squeeze=False)
     for ax, panel in zip(axes[0], panels, strict=True):
         if panel == "scaling":
@@ -568,10 +568,14 @@ def main(argv: list[str] | None = None) -> int:
                              "x 4; --quick: 2,853)")
     parser.add_argument("--distinct-lines", type=int, default=None,
                         help="lines in the distinct workload (default 12,000; --quick: 3,000)")
-    parser.add_argument("--workloads", default="realistic,realistic-long,distinct",
+    parser.add_argument("--workloads",
+                        default="realistic,realistic-long,realistic-million,distinct",
                         help="realistic: the realistic batch repeated to --lines; "
                              "realistic-long: ten times as many lines, so that start-up is a "
-                             "small part of a run; distinct: every line different")
+                             "small part of a run; realistic-million: the batch repeated to "
+                             "1,000,000 lines (--quick: 100,000), local engine only, an "
+                             "overnight run, where start-up is nothing; distinct: every line "
+                             "different")
     parser.add_argument("--repeats", type=int, default=None,
                         help="scaling runs per setting (default 3; --quick: 1)")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 1,
@@ -614,10 +618,17 @@ def main(argv: list[str] | None = None) -> int:
             results["machine_ceiling"] = machine_ceiling(repeats)
             results["scaling"] = {}
             for workload in args.workloads.split(","):
+                engines = args.engines.split(",")
                 if workload == "realistic":
                     source, total = base_lines, lines
                 elif workload == "realistic-long":
                     source, total = base_lines, 10 * lines
+                elif workload == "realistic-million":
+                    # Dask would take minutes a run here; its scaling is measured above.
+                    source, total = base_lines, 100_000 if args.quick else 1_000_000
+                    engines = [engine for engine in engines if engine == "local"]
+                    if not engines:
+                        continue
                 else:
                     source = _distinct_lines(distinct)
                     total = len(source)
@@ -626,9 +637,8 @@ def main(argv: list[str] | None = None) -> int:
                 _write_repeated(data, source, total)
                 tiny_lines = _write_repeated(tiny, source, 50)
                 print(f"scaling, {workload}: {total:,} lines, workers 1..{args.workers}, "
-                      f"engines {args.engines}, {repeats} repeat(s)", file=sys.stderr)
-                sc = scaling(data, tiny, total, tiny_lines, args.workers,
-                             args.engines.split(","), repeats)
+                      f"engines {','.join(engines)}, {repeats} repeat(s)", file=sys.stderr)
+                sc = scaling(data, tiny, total, tiny_lines, args.workers, engines, repeats)
                 results["scaling"][workload] = sc
                 if args.workers >= 2:
                     for engine, rows in sc["engines"].items():
