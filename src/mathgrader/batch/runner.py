@@ -329,9 +329,12 @@ class _Pump:
             self.text = text[end:]
             self.text_chars += len(block)
             self.text_lines += count
-            home = _home_of_text(block[: block.find("\n")]) if self.route else None
+            # No home: blocks take turns (round robin), so each worker always has the next
+            # block queued. A block of a thousand lines holds every question of a file sorted
+            # by learner, so its first line said little, and the workers share first-time
+            # checks through their peer store anyway (see `mathgrader.batch.peers`).
             self.pool.submit(Task(self.next_seq, self.lineno + 1, None, nbytes=len(block),
-                                  home=home, text=block))
+                                  text=block))
             self.next_seq += count
             self.lineno += count
             self.pending_bytes += len(block)
