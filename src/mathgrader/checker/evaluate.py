@@ -140,8 +140,14 @@ _np_erf = np.frompyfunc(math.erf, 1, 1)
 # use, so the three backends agree on principal values.
 
 def _cut_negative_real(z: Array) -> Array:
-    """sqrt, ln, powers, arg, acosh: a real argument is taken from above the cut."""
-    return np.where(z.imag == 0, z.real + 0j, z)
+    """sqrt, ln, powers, arg, acosh: a real argument is taken from above the cut.
+
+    Where the imaginary part is zero, z + 0.0 is (re + 0.0, +0.0), what z.real + 0j is; elsewhere
+    z stays as it is. One masked addition into a copy: np.where over the two arrays cost a fifth
+    more, and every integer power of every evaluation comes here.
+    """
+    out = np.array(z, dtype=complex, copy=True)
+    return np.add(out, 0.0, out=out, where=out.imag == 0)
 
 
 def _cut_real_outside_unit(z: Array) -> Array:
@@ -258,55 +264,92 @@ def _zeros_like_points(x: Array) -> Array:
 
 
 def _number(node: ast.Number) -> complex:
+    value = node.value
     try:
-        return complex(float(node.value))
+        # float(value), without its trip through numbers.Rational.__float__: the same
+        # correctly rounded integer division.
+        return complex(value.numerator / value.denominator)
     except OverflowError:  # 1e400: inf, as any overflow here, which mpmath then settles
         return complex(math.inf)
 
 
 def _compile(node: ast.Node, names: Mapping[str, int]) -> NumpyFn:
-    if isinstance(node, ast.Group):
-        return _compile(node.inner, names)
-    if isinstance(node, ast.Number | ast.Constant):
-        value = _number(node) if isinstance(node, ast.Number) else NUMPY_CONSTANTS[node.name]
-        return lambda x: (np.full(x.shape[1], value, dtype=complex), _zeros_like_points(x))
-    if isinstance(node, ast.Name):
-        index = names[node.name]
-        return lambda x: (x[index], _zeros_like_points(x))
-    if isinstance(node, ast.Unary):
-        inner = _compile(node.operand, names)
-        if node.op == "+":
-            return inner
+    return _compile_parts(node, names)[0]
+
+
+# A subtree without sums, differences or calls has a noise scale of zeros at every point (the
+# maximum of its leaves' zeros): its values come from the values-only closures, and its parent
+# takes the other operand's scale as it is, instead of arrays of zeros and their maxima. Sums and
+# calls, where the scale is made, are compiled as before; `_compile_parts` gives a subtree's
+# scaled closure and, for a subtree without scale, its values-only one.
+_Parts = tuple[NumpyFn, ValueFn | None]
+
+
+def _unscaled(plain: ValueFn) -> NumpyFn:
+    return lambda x: (plain(x), _zeros_like_points(x))
+
+
+def _compile_parts(node: ast.Node, names: Mapping[str, int]) -> _Parts:
+    kind = type(node)
+    while kind is ast.Group:
+        node = node.inner  # type: ignore[attr-defined]
+        kind = type(node)
+    if kind is ast.Number or kind is ast.Constant or kind is ast.Name:
+        plain = _compile_value(node, names)
+        return _unscaled(plain), plain
+    if kind is ast.Unary:
+        inner, inner_plain = _compile_parts(node.operand, names)  # type: ignore[attr-defined]
+        if node.op == "+":  # type: ignore[attr-defined]
+            return inner, inner_plain
+        if inner_plain is not None:
+            plain = lambda x: -inner_plain(x)  # noqa: E731
+            return _unscaled(plain), plain
 
         def negate(x: Array) -> tuple[Array, Array]:
             value, scale = inner(x)
             return -value, scale
 
-        return negate
-    if isinstance(node, ast.Binary):
-        return _compile_binary(node, names)
-    if isinstance(node, ast.Call):
-        return _compile_call(node, names)
-    raise TypeError(f"cannot evaluate {type(node).__name__}")  # Sequence only inside gcd/lcm
+        return negate, None
+    if kind is ast.Binary:
+        return _compile_binary(node, names)  # type: ignore[arg-type]
+    if kind is ast.Call:
+        return _compile_call(node, names), None  # type: ignore[arg-type]
+    raise TypeError(f"cannot evaluate {kind.__name__}")  # Sequence only inside gcd/lcm
 
 
-def _compile_binary(node: ast.Binary, names: Mapping[str, int]) -> NumpyFn:
-    left = _compile(node.left, names)
+def _compile_binary(node: ast.Binary, names: Mapping[str, int]) -> _Parts:
+    left, left_plain = _compile_parts(node.left, names)
     op = node.op
     exponent = integer_literal(node.right) if op == "^" else None
     if exponent is not None:
         # Integer powers by repeated multiplication: exact signs for negative bases.
+        if left_plain is not None:
+            plain = lambda x: _cut_negative_real(left_plain(x)) ** exponent  # noqa: E731
+            return _unscaled(plain), plain
+
         def int_power(x: Array) -> tuple[Array, Array]:
             value, scale = left(x)
             return _cut_negative_real(value) ** exponent, scale
 
-        return int_power
-    right = _compile(node.right, names)
+        return int_power, None
+    right, right_plain = _compile_parts(node.right, names)
+    if op != "+" and op != "-" and left_plain is not None and right_plain is not None:
+        operator = _NP_OPERATORS[op]  # a * b is np.multiply(a, b), and so on
+        plain = lambda x: operator(left_plain(x), right_plain(x))  # noqa: E731
+        return _unscaled(plain), plain
 
     def binary(x: Array) -> tuple[Array, Array]:
-        a, sa = left(x)
-        b, sb = right(x)
-        scale = np.maximum(sa, sb)
+        # The maximum of the operands' scales; zeros (a subtree without scale) change nothing.
+        if left_plain is not None:
+            a = left_plain(x)
+            b, scale = right(x)
+        elif right_plain is not None:
+            a, scale = left(x)
+            b = right_plain(x)
+        else:
+            a, sa = left(x)
+            b, sb = right(x)
+            scale = np.maximum(sa, sb)
         if op == "+":
             return a + b, np.maximum(scale, np.maximum(np.abs(a), np.abs(b)))
         if op == "-":
@@ -317,19 +360,33 @@ def _compile_binary(node: ast.Binary, names: Mapping[str, int]) -> NumpyFn:
             return a / b, scale
         return _np_power(a, b), scale
 
-    return binary
+    if left_plain is not None and right_plain is not None:  # a sum or difference of two
+        def sum_of_plain(x: Array) -> tuple[Array, Array]:
+            a, b = left_plain(x), right_plain(x)
+            return (a + b if op == "+" else a - b), np.maximum(np.abs(a), np.abs(b))
+
+        return sum_of_plain, None
+    return binary, None
 
 
 def _compile_call(node: ast.Call, names: Mapping[str, int]) -> NumpyFn:
-    compiled = [_compile(a, names) for a in _call_args(node)]
+    compiled = [_compile_parts(a, names) for a in _call_args(node)]
     impl = NUMPY_KIT[node.name]
 
     def call(x: Array) -> tuple[Array, Array]:
-        values, scale = [], _zeros_like_points(x)
-        for fn in compiled:
-            value, s = fn(x)
+        # The largest of the arguments' scales and magnitudes (zeros add nothing to it).
+        values, scale = [], None
+        for fn, plain in compiled:
+            if plain is not None:
+                value = plain(x)
+                largest = np.abs(value)
+            else:
+                value, s = fn(x)
+                largest = np.maximum(s, np.abs(value))
             values.append(value)
-            scale = np.maximum(scale, np.maximum(s, np.abs(value)))
+            scale = largest if scale is None else np.maximum(scale, largest)
+        if scale is None:
+            scale = _zeros_like_points(x)
         return np.asarray(impl(*values), dtype=complex), scale
 
     return call
@@ -392,15 +449,20 @@ def _filled(size: int, value: complex) -> Array:
 def integer_literal(node: ast.Node) -> int | None:
     """The value of an integer literal of at most 10,000 in size (signs and brackets allowed:
     -(3)), or None."""
-    node = ast.strip_groups(node)
     sign = 1
-    while isinstance(node, ast.Unary):
-        sign = -sign if node.op == "-" else sign
-        node = ast.strip_groups(node.operand)
-    if isinstance(node, ast.Number) and not node.is_decimal and node.value.denominator == 1:
-        value = sign * node.value.numerator
-        if abs(value) <= 10_000:
-            return value
+    kind = type(node)  # brackets and signs in any order, by exact type (compiling asks often)
+    while kind is ast.Group or kind is ast.Unary:
+        if kind is ast.Group:
+            node = node.inner  # type: ignore[attr-defined]
+        else:
+            if node.op == "-":  # type: ignore[attr-defined]
+                sign = -sign
+            node = node.operand  # type: ignore[attr-defined]
+        kind = type(node)
+    if kind is ast.Number and not node.is_decimal:  # type: ignore[attr-defined]
+        value = node.value  # type: ignore[attr-defined]
+        if value.denominator == 1 and abs(value.numerator) <= 10_000:
+            return sign * value.numerator
     return None
 
 
@@ -475,47 +537,115 @@ EXACT_KIT: Mapping[str, Callable[..., Fraction]] = {
 
 def evaluate_exact(node: ast.Node, values: Mapping[str, Fraction]) -> Fraction:
     """The exact rational value of `node`, or `NotExact` / `Undefined`."""
-    # Dispatch on the exact type, commonest first: this runs for every node of every answer
-    # compared exactly, at every point.
+    return _fraction(*_exact(node, values))
+
+
+def _fraction(numerator: int, denominator: int) -> Fraction:
+    """The Fraction of a pair already in lowest terms, as Fraction's own operators make theirs
+    (`_normalize` is not in the type stubs)."""
+    return Fraction(numerator, denominator, _normalize=False)  # type: ignore[call-overload]
+
+
+# A rational as (numerator, denominator) in lowest terms, denominator > 0: what a `Fraction` holds,
+# without an object per operation. `Fraction`'s operators are Python code that builds a new
+# object through `Fraction.__new__` each time, several times the cost of the integer arithmetic
+# itself; the exact evaluator runs for every node of every answer compared exactly, at every
+# point. The results are the same numbers in the same lowest terms, so the size test
+# (`_MAX_EXACT_BITS`) and every exception are the same as with `Fraction`.
+_Pair = tuple[int, int]
+
+
+def _exact(node: ast.Node, values: Mapping[str, Fraction]) -> _Pair:
+    # Dispatch on the exact type, commonest first.
     kind = type(node)
     while kind is ast.Group:
         node = node.inner  # type: ignore[attr-defined]
         kind = type(node)
     if kind is ast.Binary:
         op = node.op  # type: ignore[attr-defined]
-        a = evaluate_exact(node.left, values)  # type: ignore[attr-defined]
+        na, da = _exact(node.left, values)  # type: ignore[attr-defined]
         if op == "^":
-            return _exact_power(a, evaluate_exact(node.right, values))  # type: ignore[attr-defined]
-        b = evaluate_exact(node.right, values)  # type: ignore[attr-defined]
+            return _exact_power_pair(na, da, *_exact(node.right, values))  # type: ignore[attr-defined]
+        nb, db = _exact(node.right, values)  # type: ignore[attr-defined]
+        # Fraction's own _mul, _add, _sub and _div (Python 3.11), on the pairs.
         if op == "*":
-            result = a * b
-        elif op == "+":
-            result = a + b
-        elif op == "-":
-            result = a - b
+            g1 = math.gcd(na, db)
+            if g1 > 1:
+                na //= g1
+                db //= g1
+            g2 = math.gcd(nb, da)
+            if g2 > 1:
+                nb //= g2
+                da //= g2
+            n, d = na * nb, db * da
+        elif op == "+" or op == "-":
+            if op == "-":
+                nb = -nb
+            g = math.gcd(da, db)
+            if g == 1:
+                n, d = na * db + da * nb, da * db
+            else:
+                s = da // g
+                t = na * (db // g) + nb * s
+                g2 = math.gcd(t, g)
+                if g2 == 1:
+                    n, d = t, s * db
+                else:
+                    n, d = t // g2, s * (db // g2)
         else:
-            if b == 0:
+            if nb == 0:
                 raise Undefined
-            result = a / b
-        if result.numerator.bit_length() + result.denominator.bit_length() > _MAX_EXACT_BITS:
+            g1 = math.gcd(na, nb)
+            if g1 > 1:
+                na //= g1
+                nb //= g1
+            g2 = math.gcd(db, da)
+            if g2 > 1:
+                da //= g2
+                db //= g2
+            n, d = na * db, nb * da
+            if d < 0:
+                n, d = -n, -d
+        if n.bit_length() + d.bit_length() > _MAX_EXACT_BITS:
             raise NotExact
-        return result
+        return n, d
     if kind is ast.Number:
         if node.is_decimal:  # type: ignore[attr-defined]
             raise NotExact
-        return node.value  # type: ignore[attr-defined]
+        value = node.value  # type: ignore[attr-defined]
+        return value.numerator, value.denominator
     if kind is ast.Name:
-        return values[node.name]  # type: ignore[attr-defined]
+        value = values[node.name]  # type: ignore[attr-defined]
+        return value.numerator, value.denominator
     if kind is ast.Unary:
-        inner = evaluate_exact(node.operand, values)  # type: ignore[attr-defined]
-        return -inner if node.op == "-" else inner  # type: ignore[attr-defined]
+        n, d = _exact(node.operand, values)  # type: ignore[attr-defined]
+        return (-n, d) if node.op == "-" else (n, d)  # type: ignore[attr-defined]
     if kind is ast.Call:
         args = node.args  # type: ignore[attr-defined]
         if len(args) == 1 and type(args[0]) is ast.Sequence:
             args = args[0].items
-        return EXACT_KIT[node.name](  # type: ignore[attr-defined]
-            *[evaluate_exact(a, values) for a in args])
+        fractions = [_fraction(*_exact(a, values)) for a in args]
+        result = EXACT_KIT[node.name](*fractions)  # type: ignore[attr-defined]
+        return result.numerator, result.denominator
     raise NotExact  # constants, and a list outside gcd/lcm
+
+
+def _exact_power_pair(n: int, d: int, exponent_n: int, exponent_d: int) -> _Pair:
+    """`_exact_power` on pairs: the same tests, and Fraction's `__pow__` for the value."""
+    if exponent_d != 1:
+        raise NotExact
+    power = exponent_n
+    if n == 0:
+        if power < 0:
+            raise Undefined
+        return (1, 1) if power == 0 else (0, 1)
+    if (abs(n).bit_length() + d.bit_length()) * abs(power) > _MAX_EXACT_BITS:
+        raise NotExact
+    if power >= 0:
+        return n**power, d**power
+    if n >= 0:
+        return d**-power, n**-power
+    return (-d) ** -power, (-n) ** -power
 
 
 def _exact_power(base: Fraction, exponent: Fraction) -> Fraction:
@@ -689,6 +819,8 @@ class Magnitudes:
 
 
 _FZERO = mpmath.libmp.fzero
+_SMALL_MPF_LIMIT = 1024
+_SMALL_MPF = [mpmath.mpf(n) for n in range(_SMALL_MPF_LIMIT)]  # immutable, exact
 
 
 def _is_finite(value: Any) -> bool:
@@ -750,9 +882,13 @@ def evaluate_mpmath(
         exact_term = op not in "+-"
     elif kind is ast.Number:
         value = node.value  # type: ignore[attr-defined]
-        denominator = value.denominator
-        # An integer is exactly what mpf(n) / 1 would round it to.
-        result = mpmath.mpf(value.numerator)
+        numerator, denominator = value.numerator, value.denominator
+        # An integer is exactly what mpf(n) / 1 would round it to. Small ones are exact at any
+        # working precision of 10 bits or more, so the same mpf serves every evaluation.
+        if numerator < _SMALL_MPF_LIMIT and mpmath.mp.prec >= 10:
+            result = _SMALL_MPF[numerator]
+        else:
+            result = mpmath.mpf(numerator)
         if denominator != 1:
             result = result / denominator
     elif kind is ast.Name:
@@ -778,6 +914,22 @@ def evaluate_mpmath(
         result = MPMATH_CONSTANTS[node.name]()  # type: ignore[attr-defined]
     else:
         raise NotExact
+    parts = getattr(result, "_mpf_", None)
+    if parts is not None:
+        # A real value, nearly every one: `_is_finite` and `Magnitudes.see` written out on its
+        # parts (sign, mantissa, exponent, bit count), as they read them.
+        if not parts[1] and parts != _FZERO:
+            raise Undefined  # inf or nan: the only values with a zero mantissa but zero
+        if magnitudes is not None:
+            if kind is ast.Call and node.name in _CAN_CANCEL:  # type: ignore[attr-defined]
+                exact_term = _above_noise(result, evaluated_args)
+            if parts[1]:
+                bits = parts[2] + parts[3]
+                if bits > magnitudes.high:
+                    magnitudes.high = bits
+                if exact_term and bits < magnitudes.low:
+                    magnitudes.low = bits
+        return result
     pair = getattr(result, "_mpc_", None)
     if pair is not None and pair[1] == _FZERO:
         result = result.real

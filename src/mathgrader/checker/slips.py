@@ -9,15 +9,15 @@ reference) and comparing again with the same checker, so "equal up to the slip" 
 from __future__ import annotations
 
 import cmath
-import dataclasses
 from collections.abc import Callable
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 
 from ..errors import InputError
 from ..language import ast
 from ..language.table import variable_warning
+from .evaluate import compile_numpy
 from .options import GradeOptions
 
 if TYPE_CHECKING:
@@ -77,9 +77,25 @@ def _values(checker: Checker, ref: Expression, expr: Expression, samples: Sample
         return checker.values_at(expr, samples)
     evaluate = lambda: checker.compiled(expr, samples.names)(samples.points)  # noqa: E731
     if expr.text.startswith(ref.text + "\x00"):
+        node = expr.node
+        if type(node) is ast.Binary and node.op == "-" and node.left is ref.node:
+            evaluate = lambda: _without_values(checker, ref, node.right, samples)  # noqa: E731
         return checker.derived_values(expr.text, samples, evaluate)
     with np.errstate(all="ignore"):
         return evaluate()  # a rewrite of this answer: used once
+
+
+def _without_values(checker: Checker, ref: Expression, term: ast.Node, samples: Samples
+                    ) -> np.ndarray:
+    """The values of `ref - term` (the reference without one of its terms) at the samples: the
+    reference's values, evaluated once for all its terms, minus the term's. What the compiled
+    difference computes, np.subtract of its two sides, without evaluating the whole reference
+    again for each term."""
+    names = samples.names
+    whole = checker.derived_values((ref.text, "values"), samples,
+                                   lambda: checker.compiled(ref, names)(samples.points))
+    index = {name: i for i, name in enumerate(names)}
+    return np.subtract(whole, compile_numpy(term, index)(samples.points))
 
 
 def _ruled_out(checker: Checker, ref: Expression, pair: tuple[Expression, Expression],
@@ -93,15 +109,19 @@ def _ruled_out(checker: Checker, ref: Expression, pair: tuple[Expression, Expres
     loose tolerance: a pair this lets through still gets the full comparison, so a slip is
     never reported on the prefilter's word, only missed if the prefilter were wrong.
     """
-    with np.errstate(all="ignore"):
-        if samples is None:
+    if samples is None:
+        with np.errstate(all="ignore"):
             empty = np.zeros((0, 1), dtype=complex)
             r, a = (checker.compiled(expr, ())(empty) for expr in pair)
-            needed = 1
-        else:
-            r = _values(checker, ref, pair[0], samples)
-            a = _values(checker, ref, pair[1], samples)
-            needed = 2
+        needed = 1
+    else:
+        r = _values(checker, ref, pair[0], samples)
+        a = _values(checker, ref, pair[1], samples)
+        needed = 2
+        largest = _largest_of(checker, ref, pair[0], samples, r)
+        if largest is not None and _clearly_apart(r, a, largest):
+            return True
+    with np.errstate(all="ignore"):
         size = np.abs(r)
         ok = np.isfinite(r) & np.isfinite(a) & (np.abs(r.imag) <= 1e-9 * np.maximum(size, 1.0))
         if int(ok.sum()) < needed:
@@ -109,6 +129,48 @@ def _ruled_out(checker: Checker, ref: Expression, pair: tuple[Expression, Expres
         r, a, size = r[ok], a[ok], size[ok]
         floor = 1e-6 * max(float(size.max()), 1e-12)
         return bool((np.abs(a - r) > 1e-3 * np.maximum(size, np.abs(a)) + floor).any())
+
+
+def _largest_of(checker: Checker, ref: Expression, expr: Expression, samples: Samples,
+                values: np.ndarray) -> float | None:
+    """At least the largest finite |value| of `expr` (a pair's first, the reference side) at
+    the samples, kept with them; None for an expression whose values are not kept."""
+    if expr is ref:
+        return _largest_value(checker, samples)
+    if expr.text.startswith(ref.text + "\x00"):  # a rewrite of the reference
+        return float(checker.derived_values((expr.text, "largest"), samples,
+                                            lambda: _largest(values)))
+    return None
+
+
+def _clearly_apart(r: np.ndarray, a: np.ndarray, largest: float) -> bool:
+    """Whether the first points already show what `_ruled_out`'s full test finds: two points
+    where both are finite and `r` is real, and at one of them a clear difference.
+
+    Most candidate rewrites are far off at the first point: plain Python on a few values says so
+    without the dozen array operations of the full test. `largest` (at least every finite |r|)
+    bounds the full test's floor from above, so a difference clear here is clear there too;
+    anything else (no decision, or a value too large for Python's complex abs) is left to the
+    full test.
+    """
+    floor = 1e-6 * max(largest, 1e-12)
+    isfinite = cmath.isfinite
+    seen, apart = 0, False
+    try:
+        for x, y in zip(r[:8].tolist(), a[:8].tolist(), strict=True):
+            if not (isfinite(x) and isfinite(y)):
+                continue
+            size = abs(x)
+            if abs(x.imag) > 1e-9 * max(size, 1.0):
+                continue
+            seen += 1
+            if not apart:
+                apart = abs(y - x) > 1e-3 * max(size, abs(y)) + floor
+            if apart and seen >= 2:
+                return True
+    except OverflowError:  # abs() of a complex beyond a float's range
+        return False
+    return False
 
 
 def _numeric_slip(checker: Checker, ref: Expression, learner: Expression,
@@ -208,8 +270,9 @@ def _rewrites(checker: Checker, ref: Expression, learner: Expression
         node = _rename_calls(learner.node, {"ln": "log"})
         candidates.append((LN_FOR_LOG, (ref, derived("log-for-ln", node, learner))))
     if learner.functions & TRIG:
-        node = _map_calls(learner.node, TRIG, lambda call: dataclasses.replace(
-            call, args=(ast.Call(call.start, call.end, "rad", call.args, call.name_end),)))
+        node = _map_calls(learner.node, TRIG, lambda call: ast.Call(
+            call.start, call.end, call.name,
+            (ast.Call(call.start, call.end, "rad", call.args, call.name_end),), call.name_end))
         candidates.append((DEGREES, (ref, derived("radians", node, learner))))
     for without in checker.cached(("without-a-term", ref.text), lambda: _without_a_term(ref)):
         candidates.append((MISSING_TERM, (without, learner)))
@@ -242,22 +305,36 @@ def _calculus_slip(checker: Checker, ref: Expression, learner: Expression,
     x = samples.points
     if x.shape[1] < 4:
         return None
-    ref_fn, ans_fn = checker.compiled(ref, names), checker.compiled(learner, names)
-    step = checker.derived_values("step", samples, lambda: 1e-5 * (1 + np.abs(x)))
-    above = checker.derived_values("x+step", samples, lambda: x + step)
-    below = checker.derived_values("x-step", samples, lambda: x - step)
-    width = 2 * step[0]
-    ref_slope = checker.derived_values(
-        "slope", samples, lambda: (ref_fn(above) - ref_fn(below)) / width)
-    steepest = checker.derived_values("steepest", samples, lambda: _largest(ref_slope))
+    n = x.shape[1]
+    # Kept with the samples as one entry (not an array: derived_values stores any value).
+    make = cast(Callable[[], np.ndarray],
+                lambda: _reference_slope(checker.compiled(ref, names), x))
+    entry: Any = checker.derived_values("calculus", samples, make)
+    width, shifted, ref_slope, steepest = entry
+    ans_fn = checker.compiled(learner, names)
     answer = checker.values_at(learner, samples)
     with np.errstate(all="ignore"):
         if _mostly_close(answer, ref_slope, float(steepest)):
             return DERIVATIVE
-        answer_slope = (ans_fn(above) - ans_fn(below)) / width
+        # Both sides at once: one evaluation of the answer instead of two (its cost is per
+        # operation, hardly per point), the same values elementwise.
+        both = ans_fn(shifted)
+        answer_slope = (both[:n] - both[n:]) / width
         if _mostly_close(answer_slope, samples.values, _largest_value(checker, samples)):
             return ANTIDERIVATIVE
     return None
+
+
+def _reference_slope(ref_fn: Callable[[np.ndarray], np.ndarray], x: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """What the calculus test needs of a reference at its samples, kept with them in one entry
+    (one lookup per wrong answer, not six): the central difference's width, the points one step
+    above and below side by side, the reference's slope and its largest finite |slope|."""
+    step = 1e-5 * (1 + np.abs(x))
+    above, below = x + step, x - step
+    width = 2 * step[0]
+    slope = (ref_fn(above) - ref_fn(below)) / width
+    return width, np.concatenate((above, below), axis=1), slope, _largest(slope)
 
 
 def _largest_value(checker: Checker, samples: Samples) -> float:
@@ -316,25 +393,45 @@ def _terms(node: ast.Node) -> list[ast.Node]:
 
 
 def _rename_calls(node: ast.Node, names: dict[str, str]) -> ast.Node:
-    return _map_calls(node, set(names), lambda call: dataclasses.replace(
-        call, name=names[call.name]))
+    return _map_calls(node, set(names), lambda call: ast.Call(
+        call.start, call.end, names[call.name], call.args, call.name_end))
 
 
 def _map_calls(node: ast.Node, names: set[str],
                change: Callable[[ast.Call], ast.Node]) -> ast.Node:
-    """A copy of the tree with every call to one of `names` replaced by `change(call)`."""
-    if isinstance(node, ast.Call):
-        args = tuple(_map_calls(arg, names, change) for arg in node.args)
-        call = dataclasses.replace(node, args=args)
-        return change(call) if node.name in names else call
-    if isinstance(node, ast.Binary):
-        return dataclasses.replace(node, left=_map_calls(node.left, names, change),
-                                   right=_map_calls(node.right, names, change))
-    if isinstance(node, ast.Unary):
-        return dataclasses.replace(node, operand=_map_calls(node.operand, names, change))
-    if isinstance(node, ast.Group):
-        return dataclasses.replace(node, inner=_map_calls(node.inner, names, change))
-    if isinstance(node, ast.Sequence):
-        return dataclasses.replace(
-            node, items=tuple(_map_calls(item, names, change) for item in node.items))
+    """The tree with every call to one of `names` replaced by `change(call)`.
+
+    Parts without such a call are the original nodes (trees are immutable, so sharing them is
+    safe), and changed parts are built with the node constructors: `dataclasses.replace` on
+    every node cost more than the rest of a rewrite.
+    """
+    kind = type(node)
+    if kind is ast.Call:
+        args = tuple(_map_calls(arg, names, change) for arg in node.args)  # type: ignore[attr-defined]
+        call = node if _same(args, node.args) else ast.Call(  # type: ignore[attr-defined]
+            node.start, node.end, node.name, args, node.name_end)  # type: ignore[attr-defined]
+        return change(call) if node.name in names else call  # type: ignore[attr-defined,arg-type]
+    if kind is ast.Binary:
+        left = _map_calls(node.left, names, change)  # type: ignore[attr-defined]
+        right = _map_calls(node.right, names, change)  # type: ignore[attr-defined]
+        if left is node.left and right is node.right:  # type: ignore[attr-defined]
+            return node
+        return ast.Binary(node.start, node.end, node.op, left, right)  # type: ignore[attr-defined]
+    if kind is ast.Unary:
+        operand = _map_calls(node.operand, names, change)  # type: ignore[attr-defined]
+        if operand is node.operand:  # type: ignore[attr-defined]
+            return node
+        return ast.Unary(node.start, node.end, node.op, operand)  # type: ignore[attr-defined]
+    if kind is ast.Group:
+        inner = _map_calls(node.inner, names, change)  # type: ignore[attr-defined]
+        return node if inner is node.inner else ast.Group(  # type: ignore[attr-defined]
+            node.start, node.end, inner)
+    if kind is ast.Sequence:
+        items = tuple(_map_calls(item, names, change) for item in node.items)  # type: ignore[attr-defined]
+        return node if _same(items, node.items) else ast.Sequence(  # type: ignore[attr-defined]
+            node.start, node.end, items, node.bracket)  # type: ignore[attr-defined]
     return node
+
+
+def _same(new: tuple[ast.Node, ...], old: tuple[ast.Node, ...]) -> bool:
+    return all(a is b for a, b in zip(new, old, strict=True))
