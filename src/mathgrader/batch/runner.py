@@ -310,11 +310,17 @@ class _Pump:
             average = self.text_chars // self.text_lines if self.text_lines else 128
             target = self._block_lines() * max(1, average)
             text = self.text
-            while len(text) < target:
-                more = self.reader.take_text()
-                if more is None:
-                    break
-                text += more
+            if len(text) < target:
+                # Joined once: adding each 8 KiB piece to the text copied a block's text some
+                # twenty times over.
+                pieces, size = [text], len(text)
+                while size < target:
+                    more = self.reader.take_text()
+                    if more is None:
+                        break
+                    pieces.append(more)
+                    size += len(more)
+                text = "".join(pieces)
             if not text:
                 return
             end = text.find("\n", target - 1) + 1 or len(text)
@@ -334,7 +340,7 @@ class _Pump:
             # by learner, so its first line said little, and the workers share first-time
             # checks through their peer store anyway (see `mathgrader.batch.peers`).
             self.pool.submit(Task(self.next_seq, self.lineno + 1, None, nbytes=len(block),
-                                  text=block))
+                                  text=block, count=count))
             self.next_seq += count
             self.lineno += count
             self.pending_bytes += len(block)
