@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CONFORMANCE ?= ../shared/conformance
 
-.PHONY: run test lint conformance bench bench-all clean
+.PHONY: run test lint conformance bench bench-all tables clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ bench: $(STAMP)
 bench-all: bench
 	$(BIN)/python benchmarks/scale.py
 	$(BIN)/python benchmarks/http_load.py
+
+# After editing grammar/mathgrader.lark: export its LALR tables for the parser, which then starts
+# without importing Lark (a test fails while the file is out of date).
+tables: $(STAMP)
+	$(BIN)/python -c 'from mathgrader.language.parser import write_tables; print(write_tables())'
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache .mypy_cache .ruff_cache

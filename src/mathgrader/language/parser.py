@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import difflib
 import functools
+import hashlib
+import json
 import re
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
-from typing import cast
-
-from lark import Lark
+from typing import TYPE_CHECKING, Any, cast
 
 from ..errors import InputError
 from . import ast, lalr
@@ -26,7 +26,10 @@ from .lalr import Token
 from .table import ALIASES, CONSTANTS, FUNCTIONS
 from .unicode import read, unsupported_character
 
-__all__ = ["Limits", "ParsedInput", "parse_tree"]
+if TYPE_CHECKING:
+    from lark import Lark
+
+__all__ = ["Limits", "ParsedInput", "parse_tree", "write_tables"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,30 +159,64 @@ def _literal_too_large(token: Token, limits: Limits) -> bool:
     )
 
 
+# How Lark compiles the grammar; `_grammar_key` covers them, so the tables file follows them.
+_LARK_OPTIONS: dict[str, Any] = {"parser": "lalr", "lexer": "basic", "maybe_placeholders": True}
+# The grammar's terminals and LALR tables as `lalr.export` gives them, with the key of the
+# grammar they were exported from (`make tables` writes it again after the grammar changes).
+TABLES_FILE = Path(__file__).with_name("grammar_tables.json")
+
+
 @functools.cache
 def _parser() -> Lark:
     """The grammar compiled by Lark: its terminals and LALR tables, which `lalr` runs (Lark
-    itself never lexes or parses learner text; spacing.py reads the terminals too). Built once,
-    lazily; the cache holds one immutable object, not learner data."""
-    return Lark(
-        _grammar_text(),
-        parser="lalr",
-        lexer="basic",
-        maybe_placeholders=True,
-        # The LALR analysis is cached on disk (keyed by grammar and options): a CLI that
-        # previews one expression starts in a fraction of the time.
-        cache=True,
-    )
+    itself never lexes or parses learner text). Built once, lazily, and only when the tables
+    file does not match the grammar (or to write it); the cache holds one immutable object, not
+    learner data."""
+    from lark import Lark
+
+    # The LALR analysis is cached on disk (keyed by grammar and options).
+    return Lark(_grammar_text(), cache=True, **_LARK_OPTIONS)
+
+
+def _grammar_key() -> str:
+    """What the tables depend on: the grammar text, Lark's options and the export format."""
+    text = _grammar_text().replace("\r\n", "\n")  # a checkout with CRLF endings is the same
+    material = json.dumps([lalr.FORMAT, _LARK_OPTIONS, text], sort_keys=True)
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+@functools.cache
+def _tables() -> dict[str, Any]:
+    """The lexer's and parser's data (`lalr.export`): read from `TABLES_FILE` when it was
+    exported from this grammar, so that parsing never imports Lark (about a quarter of a
+    `preview`'s cold start); otherwise built by Lark from the grammar itself."""
+    key = _grammar_key()
+    try:
+        data = json.loads(TABLES_FILE.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        data = None
+    if isinstance(data, dict) and data.get("grammar") == key and data.get("format") == lalr.FORMAT:
+        return data
+    return {**lalr.export(_parser()), "grammar": key}
+
+
+def write_tables(path: Path = TABLES_FILE) -> Path:
+    """Export the grammar's tables from Lark to `path` (`make tables`, after editing the
+    grammar; a test fails while the file is out of date)."""
+    data = {**lalr.export(_parser()), "grammar": _grammar_key()}
+    path.write_text(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n",
+                    encoding="utf-8")
+    return path
 
 
 @functools.cache
 def _lexer() -> lalr.Lexer:
-    return lalr.Lexer.from_lark(_parser())
+    return lalr.Lexer.from_spec(_tables()["lexer"])
 
 
 @functools.cache
 def _lalr() -> lalr.Parser:
-    return lalr.Parser.from_lark(_parser(), _Builder())
+    return lalr.Parser.from_spec(_tables()["parser"], _Builder())
 
 
 def _error(

@@ -20,9 +20,9 @@ SEPARATOR = "\x1f"  # cannot occur in a key's tokens: it is not in the ASCII the
 
 @functools.cache
 def _pattern() -> re.Pattern[str]:
-    from .parser import _parser  # the Lark parser is built on first use, not at import
+    from .parser import _lexer  # built on first use, not at import
 
-    terminals = {t.name: t.pattern.to_regexp() for t in _parser().terminals}
+    terminals = _lexer().terminals
     # Whitespace is what the grammar %ignores; any other character stands for itself, so a
     # character the lexer refuses keeps the key apart from any text without it.
     return re.compile(f"(?:{terminals['NUMBER']})|(?:{terminals['NAME']})|[^ \\t\\r\\n]")
