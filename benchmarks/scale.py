@@ -152,24 +152,53 @@ def scaling(data: Path, tiny: Path, lines: int, tiny_lines: int, max_workers: in
 _SPIN = "x = 0\nfor i in range(12_000_000):\n    x += i * i"
 
 
+def _steal_seconds() -> float | None:
+    """CPU time the hypervisor gave to others while this machine's cores wanted it (the
+    `steal` column of /proc/stat), or None where there is no such column."""
+    try:
+        fields = Path("/proc/stat").read_text().split("\n", 1)[0].split()
+        return int(fields[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _spin_cpu(procs: list[subprocess.Popen[bytes]]) -> list[float]:
+    """Wait for each process; its CPU seconds (user + system)."""
+    cpu = []
+    for proc in procs:
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        cpu.append(usage.ru_utime + usage.ru_stime)
+    return cpu
+
+
 def machine_ceiling(repeats: int) -> dict[str, Any]:
     """What two processes get out of this machine's cores, whatever the engine does: a plain
     Python loop run alone, then two copies at once (interleaved, median of `repeats`).
     Efficiency = wall alone / wall of the pair; 100% when the cores are really independent. On
-    a virtual machine whose cores share a physical one, or beside other tenants, it is less."""
-    alone, pair = [], []
+    a virtual machine whose cores share a physical one, or beside other tenants, it is less.
+
+    Each process's CPU time tells which: time the hypervisor gives to others (steal) leaves it
+    unchanged, while cores that slow each other down (shared execution units, caches, memory
+    bandwidth, a lower clock) make the same loop cost more CPU time as one of a pair."""
+    alone, pair, cpu_alone, cpu_pair = [], [], [], []
+    steal_before = _steal_seconds()
     for _ in range(repeats):
         start = time.perf_counter()
-        subprocess.run([sys.executable, "-c", _SPIN], check=True)
+        cpu_alone += _spin_cpu([subprocess.Popen([sys.executable, "-c", _SPIN])])
         alone.append(time.perf_counter() - start)
         start = time.perf_counter()
-        procs = [subprocess.Popen([sys.executable, "-c", _SPIN]) for _ in range(2)]
-        for proc in procs:
-            proc.wait()
+        cpu_pair += _spin_cpu([subprocess.Popen([sys.executable, "-c", _SPIN])
+                               for _ in range(2)])
         pair.append(time.perf_counter() - start)
+    steal_after = _steal_seconds()
     one, two = statistics.median(alone), statistics.median(pair)
     return {"alone_s": one, "two_at_once_s": two, "efficiency": one / two,
-            "alone_all": alone, "pair_all": pair}
+            "alone_all": alone, "pair_all": pair,
+            "cpu_alone_s": statistics.median(cpu_alone),
+            "cpu_in_pair_s": statistics.median(cpu_pair),
+            "steal_s": (None if steal_before is None or steal_after is None
+                        else steal_after - steal_before)}
 
 
 def cold_start(repeats: int) -> dict[str, Any]:
@@ -425,6 +454,17 @@ def timeline(data: Path, lines: int, max_workers: int, interval: float) -> dict[
 
 # ------------------------------------------------------------------------------------ reporting
 
+def _ceiling_cpu(mc: dict[str, Any]) -> str:
+    """Where the ceiling's loss goes: CPU time per copy, and time stolen by the hypervisor."""
+    if "cpu_alone_s" not in mc:  # results written before these were measured
+        return ""
+    text = (f" Each copy took {mc['cpu_in_pair_s']:.2f} s of CPU time as one of two, against "
+            f"{mc['cpu_alone_s']:.2f} s alone ({mc['cpu_in_pair_s'] / mc['cpu_alone_s']:.2f}x)")
+    if mc.get("steal_s") is not None:
+        text += f"; the hypervisor took {mc['steal_s']:.2f} s of the cores' time meanwhile"
+    return text + "."
+
+
 def tables(results: dict[str, Any]) -> str:
     out = []
     mc = results.get("machine_ceiling")
@@ -432,7 +472,7 @@ def tables(results: dict[str, Any]) -> str:
         out += [f"Machine ceiling: a plain Python loop takes {mc['alone_s']:.2f} s alone and "
                 f"{mc['two_at_once_s']:.2f} s as two copies at once: two processes get "
                 f"**{mc['efficiency']:.0%}** of twice one process's rate here, before any "
-                "engine overhead.", ""]
+                "engine overhead." + _ceiling_cpu(mc), ""]
     for workload, sc in results.get("scaling", {}).items():
         out += [f"Scaling, {workload} workload ({sc['lines']:,} lines, median of "
                 f"{sc['repeats']}; net = minus the same engine's run on {sc['tiny_lines']} "
