@@ -55,7 +55,7 @@ from workload import DEFAULT_LEARNERS, DEFAULT_SEED, KINDS, batch_items, unique_
 
 import mathgrader
 from mathgrader import InputError
-from mathgrader.checker import equivalence, evaluate, sampling
+from mathgrader.checker import equivalence
 from mathgrader.checker.grade import grade_item
 from mathgrader.language import spacing
 
@@ -202,11 +202,11 @@ class MathGrader:
 
     def reset(self) -> None:
         self.checker = equivalence.Checker()  # empty caches
-        # and the process-wide ones: sample draws, token keys, mpmath constants
-        for cache in (sampling._sample_variable, sampling._lattice_points, spacing.token_key,
-                      equivalence._power_of_ten, evaluate._noise_magnitude,
-                      evaluate._noise_factor):
-            cache.cache_clear()
+        # and the process-wide cache of answers' token keys. The process-wide tables that depend
+        # on no answer or reference stay, as a worker keeps them for its life: the random points
+        # drawn for a variable's domain (shared by every question in that variable) and mpmath
+        # constants per precision.
+        spacing.token_key.cache_clear()
         clear_cache()
 
     def grade(self, item: dict[str, Any]) -> str:
