@@ -81,11 +81,16 @@ def test_parsing_and_grading_leave_lark_unimported() -> None:
     None,  # no file
     "{not json",
     '{"format": 1, "grammar": "0000", "lexer": {}, "parser": {}}',  # another grammar's
+    "KEY",  # this grammar's key, but the tables are missing
+    "[]",
 ])
 def test_a_file_that_does_not_match_is_passed_over_for_lark(
         tmp_path: Path, use_file: Callable[[Path], None], content: str | None) -> None:
     expected = [_outcome(text) for text in TEXTS + BROKEN]
     path = tmp_path / "grammar_tables.json"
+    if content == "KEY":
+        content = json.dumps({"format": lalr.FORMAT, "grammar": parser._grammar_key(),
+                              "lexer": {"terminals": []}, "parser": {}})
     if content is not None:
         path.write_text(content, encoding="utf-8")
     use_file(path)
@@ -99,6 +104,7 @@ def test_written_tables_parse_as_the_shipped_ones(
         tmp_path: Path, use_file: Callable[[Path], None]) -> None:
     expected = [_outcome(text) for text in TEXTS + BROKEN]
     path = parser.write_tables(tmp_path / "tables.json")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["tables.json"]  # no partial file left
     data = json.loads(path.read_text(encoding="utf-8"))
     assert data["grammar"] == parser._grammar_key()
     use_file(path)

@@ -195,17 +195,29 @@ def _tables() -> dict[str, Any]:
         data = json.loads(TABLES_FILE.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         data = None
-    if isinstance(data, dict) and data.get("grammar") == key and data.get("format") == lalr.FORMAT:
-        return data
+    if _usable(data, key):
+        return cast(dict[str, Any], data)
     return {**lalr.export(_parser()), "grammar": key}
+
+
+def _usable(data: object, key: str) -> bool:
+    """Whether `data` is tables exported from the grammar with this key, in this format."""
+    if not (isinstance(data, dict) and data.get("grammar") == key
+            and data.get("format") == lalr.FORMAT):
+        return False
+    lexer, parser = data.get("lexer"), data.get("parser")
+    return (isinstance(lexer, dict) and {"terminals", "ignore", "flags"} <= lexer.keys()
+            and isinstance(parser, dict) and {"states", "rules", "start", "end"} <= parser.keys())
 
 
 def write_tables(path: Path = TABLES_FILE) -> Path:
     """Export the grammar's tables from Lark to `path` (`make tables`, after editing the
     grammar; a test fails while the file is out of date)."""
     data = {**lalr.export(_parser()), "grammar": _grammar_key()}
-    path.write_text(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n",
-                    encoding="utf-8")
+    partial = path.with_name(path.name + ".tmp")  # written whole, then renamed over the file
+    partial.write_text(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n",
+                       encoding="utf-8")
+    partial.replace(path)
     return path
 
 
