@@ -102,6 +102,10 @@ def _grammar_text() -> str:
 _Nodes = tuple[ast.Node, ...]
 
 
+_SMALL_LIMIT = 1024
+_SMALL_FRACTIONS = tuple(Fraction(n) for n in range(_SMALL_LIMIT))  # Fraction(n) is 1-4 us
+
+
 class _Builder:
     """Builds `ast` nodes inside the LALR parser (no recursion over the input): one method per
     rule alias of the grammar, called with the rule's children as `lalr.Parser` reduces it."""
@@ -110,7 +114,12 @@ class _Builder:
         text = token.text
         is_decimal = "." in text or "e" in text
         # An integer skips Fraction's parsing of strings; sizes were checked by the token pass.
-        value = Fraction(text) if is_decimal else Fraction(int(text))
+        # Small ones, nearly every literal typed, are shared (a Fraction is immutable).
+        if is_decimal:
+            value = Fraction(text)
+        else:
+            n = int(text)
+            value = _SMALL_FRACTIONS[n] if n < _SMALL_LIMIT else Fraction(n)
         return ast.Number(token.start, token.end, text, value, is_decimal)
 
     def name(self, token: Token) -> ast.Node:
