@@ -10,12 +10,14 @@ over for Lark's own build of the grammar.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from lark import Lark
 
 from mathgrader import InputError
 from mathgrader.language import lalr, parser
@@ -53,6 +55,29 @@ def test_the_tables_file_was_exported_from_this_grammar() -> None:
     assert data["format"] == lalr.FORMAT
     assert data["grammar"] == parser._grammar_key(), (
         "grammar/mathgrader.lark changed since its tables were exported: run `make tables`")
+
+
+def test_the_file_is_what_lark_exports_now() -> None:
+    # The export numbers states and rules in an order of its own (Lark's changes from one
+    # process to the next), so a fresh export of the same grammar is the same data.
+    fresh = Lark(parser._grammar_text(), **parser._LARK_OPTIONS)
+    data = json.loads(parser.TABLES_FILE.read_text(encoding="utf-8"))
+    assert {**lalr.export(fresh), "grammar": parser._grammar_key()} == data, (
+        "the exported tables differ from the file: run `make tables`")
+
+
+def test_exports_agree_across_hash_seeds() -> None:
+    code = ("import json, sys\n"
+            "from lark import Lark\n"
+            "from mathgrader.language import lalr, parser\n"
+            "lark = Lark(parser._grammar_text(), **parser._LARK_OPTIONS)\n"
+            "json.dump(lalr.export(lark), sys.stdout, sort_keys=True)\n")
+    outputs = {
+        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                       timeout=120, env={**os.environ, "PYTHONHASHSEED": seed}).stdout
+        for seed in ("1", "2", "3")
+    }
+    assert len(outputs) == 1
 
 
 def test_the_parser_runs_the_file() -> None:

@@ -270,13 +270,43 @@ def _parser_spec(lark: Lark) -> dict[str, Any]:
             else:
                 actions[symbol] = ~rules.setdefault(target, len(rules))
         states.append(actions)
-    return {
-        "states": states,
-        "rules": [[len(rule.expansion), rule.origin.name,
-                   _rule_build(rule, lark.options.maybe_placeholders)] for rule in rules],
-        "start": table.start_states[start],
-        "end": table.end_states[start],
-    }
+    built = [[len(rule.expansion), rule.origin.name,
+              _rule_build(rule, lark.options.maybe_placeholders)] for rule in rules]
+    return _canonical(states, built, table.start_states[start], table.end_states[start])
+
+
+def _canonical(states: list[dict[str, int]], rules: list[list[Any]], start: int, end: int
+               ) -> dict[str, Any]:
+    """The same tables numbered in an order of their own: states as a breadth-first walk from
+    the start state meets them (symbols in sorted order), rules as those states first reduce by
+    them. Lark numbers both in an order that changes from one process to the next, so this is
+    what makes an export of the same grammar the same data every time."""
+    order = [start]
+    seen = {start}
+    for state in order:  # grows as it goes
+        for symbol in sorted(states[state]):
+            target = states[state][symbol]
+            if target >= 0 and target not in seen:
+                seen.add(target)
+                order.append(target)
+    order += [state for state in range(len(states)) if state not in seen]  # none in practice
+    state_number = {old: new for new, old in enumerate(order)}
+    rule_number: dict[int, int] = {}
+    for state in order:
+        for symbol in sorted(states[state]):
+            action = states[state][symbol]
+            if action < 0:
+                rule_number.setdefault(~action, len(rule_number))
+    for rule in range(len(rules)):  # rules no state reduces by, if any, keep their order
+        rule_number.setdefault(rule, len(rule_number))
+    renumbered = [
+        {symbol: state_number[a] if a >= 0 else ~rule_number[~a]
+         for symbol, a in sorted(states[state].items())}
+        for state in order
+    ]
+    by_number = sorted(rule_number, key=rule_number.__getitem__)
+    return {"states": renumbered, "rules": [rules[rule] for rule in by_number],
+            "start": state_number[start], "end": state_number[end]}
 
 
 def _rule_build(rule: Rule, maybe_placeholders: bool) -> dict[str, Any] | None:

@@ -221,8 +221,12 @@ def _usable(data: object, key: str) -> bool:
 
 def write_tables(path: Path = TABLES_FILE) -> Path:
     """Export the grammar's tables from Lark to `path` (`make tables`, after editing the
-    grammar; a test fails while the file is out of date)."""
-    data = {**lalr.export(_parser()), "grammar": _grammar_key()}
+    grammar; a test fails while the file is out of date). The grammar is compiled afresh, not
+    taken from Lark's disk cache; `lalr.export` numbers the tables in an order of its own, so
+    the same grammar always gives the same file."""
+    from lark import Lark
+
+    data = {**lalr.export(Lark(_grammar_text(), **_LARK_OPTIONS)), "grammar": _grammar_key()}
     partial = path.with_name(path.name + ".tmp")  # written whole, then renamed over the file
     partial.write_text(json.dumps(data, sort_keys=True, separators=(",", ":")) + "\n",
                        encoding="utf-8")
