@@ -239,25 +239,28 @@ def test_unusable_resume_exits_2(args: list[str], message: str) -> None:
 # -- a real interruption -------------------------------------------------------------------
 
 # The real command, grading with batch_fns:scripted (on PYTHONPATH) instead of the checker, which
-# its fork server then need not load.
-DRIVER = f"""
+# its fork server then need not load. `main` is the `mathgrader` command's (plain arguments take
+# its fast path, without Typer) or the Typer app's.
+DRIVER = """
 import sys
 import mathgrader.batch
 
 real_run_batch = mathgrader.batch.run_batch
 
 def run_batch(*args, **kwargs):
-    return real_run_batch(*args, **{{**kwargs, "grade_fn": {FNS!r}, "preload": []}})
+    return real_run_batch(*args, **{{**kwargs, "grade_fn": {fns!r}, "preload": []}})
 
 mathgrader.batch.run_batch = run_batch
-from mathgrader.cli.commands import main
+from {entry} import main
 sys.argv[0] = "mathgrader"
 main()
 """
+ENTRIES = {"typer": "mathgrader.cli.commands", "fast path": "mathgrader.cli"}
 
 
-def command(*args: str) -> list[str]:
-    return [sys.executable, "-c", DRIVER, "grade-batch", *args]
+def command(*args: str, entry: str = "typer") -> list[str]:
+    driver = DRIVER.format(fns=FNS, entry=ENTRIES[entry])
+    return [sys.executable, "-c", driver, "grade-batch", *args]
 
 
 def env() -> dict[str, str]:
@@ -282,14 +285,16 @@ def count_lines(path: Path) -> int:
         return 0
 
 
+@pytest.mark.parametrize("entry", list(ENTRIES))
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_interrupted_run_resumes_to_the_same_output(
-    slow_input: tuple[Path, str], tmp_path: Path, signum: int
+    slow_input: tuple[Path, str], tmp_path: Path, signum: int, entry: str
 ) -> None:
     source, full = slow_input
     target = tmp_path / "out.jsonl"
     proc = subprocess.Popen(
-        command(str(source), "-o", str(target)), env=env(), stderr=subprocess.PIPE, text=True
+        command(str(source), "-o", str(target), entry=entry), env=env(), stderr=subprocess.PIPE,
+        text=True
     )
     try:
         while count_lines(target) < 40:
@@ -307,7 +312,7 @@ def test_interrupted_run_resumes_to_the_same_output(
     assert 40 <= answered < len(full.splitlines())
 
     resumed = subprocess.run(
-        command(str(source), "-o", str(target), "--resume"),
+        command(str(source), "-o", str(target), "--resume", entry=entry),
         env=env(), capture_output=True, text=True, timeout=300,
     )
     assert resumed.returncode == 0, resumed.stderr

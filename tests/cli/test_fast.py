@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -165,6 +167,8 @@ def test_check_imports_the_checker_only() -> None:
 # Importing NumPy takes a second (a cold disk, a busy machine); the budget is half a second.
 SLOW_NUMPY = """
 import sys
+from pathlib import Path
+from typing import Any
 import time
 
 
@@ -220,3 +224,158 @@ def test_grade_batch_starts_its_fork_server_before_typer_reads_the_arguments(
                         lambda preload=(): calls.append(tuple(preload)) or True)
     cli._start_batch_early(args)
     assert calls == ([cli.BATCH_PRELOAD] if starts else [])
+
+
+# -------------------------------------------------------------------------- grade-batch
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
+BATCH_LINES = [
+    {"id": "a", "reference": "3*x^2 + 2", "answer": "2 + 3*x*x"},
+    {"id": "b", "reference": "3*x^2 + 2", "answer": "3x^2"},
+    {"id": "c", "reference": "sin(2*x)", "answer": "2*sin(x)*cos(x)"},
+    {"reference": "1/2", "answer": "0.5", "options": {"form": "exact"}},
+]
+
+
+@pytest.fixture
+def batch_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A folder (the working directory) with an input, a half-written output to resume, and an
+    input for the example answer key."""
+    monkeypatch.chdir(tmp_path)
+    lines = [json.dumps(item) for item in BATCH_LINES] + ["{not json", ""]
+    (tmp_path / "in.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (tmp_path / "keyed.jsonl").write_bytes((EXAMPLES / "submissions.jsonl").read_bytes())
+    (tmp_path / "key.toml").write_bytes((EXAMPLES / "calculus.toml").read_bytes())
+    return tmp_path
+
+
+def _records(text: str) -> list[dict[str, Any]]:
+    records = [json.loads(line) for line in text.splitlines()]
+    for record in records:
+        record.pop("seconds", None)  # a timing: differs between any two runs
+    return records
+
+
+# Each runs through the fast path and through Typer; an output file named `out.jsonl` is
+# compared too (a resumed one starts from the same half-written lines).
+BATCH_SAME_AS_TYPER = [
+    ["grade-batch", "in.jsonl"],
+    ["grade-batch", "in.jsonl", "-o", "out.jsonl"],
+    ["grade-batch", "--workers", "2", "in.jsonl", "--output", "out.jsonl", "--timeout", "1.5"],
+    ["grade-batch", "in.jsonl", "-o", "out.jsonl", "--engine", "local", "--memory-limit", "0"],
+    ["grade-batch", "keyed.jsonl", "--key", "key.toml", "-o", "out.jsonl"],
+    ["grade-batch", "in.jsonl", "-o", "out.jsonl", "--resume"],
+    ["grade-batch", "in.jsonl", "-o", "out.jsonl", "--workers", "1", "--workers", "2"],
+    ["grade-batch", "--", "in.jsonl"],
+    # unusable runs: the same message and status 2
+    ["grade-batch", "missing.jsonl"],
+    ["grade-batch", "in.jsonl", "-o", "no/such/folder/out.jsonl"],
+    ["grade-batch", "in.jsonl", "--timeout", "0"],
+    ["grade-batch", "in.jsonl", "--resume"],
+    ["grade-batch", "in.jsonl", "--key", "missing.toml"],
+    ["grade-batch", "in.jsonl", "--key", "in.jsonl"],
+    ["grade-batch", "keyed.jsonl", "-o", "out.jsonl", "--resume"],  # out.jsonl is not its output
+]
+
+BATCH_LEFT_TO_TYPER = [
+    ["grade-batch", "-"],
+    ["grade-batch", "in.jsonl", "out.jsonl"],
+    ["grade-batch", "in.jsonl", "--workers", "0"],
+    ["grade-batch", "in.jsonl", "--workers", "257"],
+    ["grade-batch", "in.jsonl", "--workers", "2.0"],
+    ["grade-batch", "in.jsonl", "--engine", "dask"],
+    ["grade-batch", "in.jsonl", "--engine", "Local"],
+    ["grade-batch", "in.jsonl", "--scheduler", "tcp://localhost:8786"],
+    ["grade-batch", "in.jsonl", "--timeout=1"],
+    ["grade-batch", "in.jsonl", "--timeout", "-1"],
+    ["grade-batch", "in.jsonl", "--memory-limit", "-5"],
+    ["grade-batch", "in.jsonl", "-o"],
+    ["grade-batch", "in.jsonl", "-o", "-"],
+    ["grade-batch", "in.jsonl", "--resume", "yes"],
+    ["grade-batch", "--help"],
+]
+
+
+def _half_written(folder: Path) -> None:
+    """out.jsonl as an interrupted run of in.jsonl leaves it: two complete lines and a torn one."""
+    done = subprocess.run([sys.executable, "-m", "mathgrader", "grade-batch", "in.jsonl"],
+                          capture_output=True, text=True, timeout=300, check=True, cwd=folder)
+    lines = done.stdout.splitlines(keepends=True)
+    (folder / "out.jsonl").write_text("".join(lines[:2]) + lines[2][:9], encoding="utf-8")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("argv", BATCH_SAME_AS_TYPER, ids=repr)
+def test_grade_batch_fast_path_does_what_typer_does(
+    argv: list[str], batch_files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = batch_files / "out.jsonl"
+    runs = []
+    for through in ("fast path", "typer"):
+        if "--resume" in argv:
+            _half_written(batch_files)
+        else:
+            out.unlink(missing_ok=True)
+        if through == "fast path":
+            status = fast.run(argv)
+            assert status is not None, "the fast path should answer this command line"
+            printed = capsys.readouterr()
+            result = (status, printed.out, printed.err)
+        else:
+            typer_result = runner.invoke(app, argv)
+            result = (typer_result.exit_code, typer_result.stdout, typer_result.stderr)
+        written = (_records(out.read_text(encoding="utf-8"))
+                   if result[0] == 0 and out.exists() else None)
+        runs.append((result[0], _records(result[1]) if result[0] == 0 else result[1], result[2],
+                     written))
+    assert runs[0] == runs[1]
+    status, stdout, stderr, written = runs[0]
+    if status != 0:
+        assert status == 2 and stderr.startswith("error: ")
+        return
+    graded = written if written is not None else stdout
+    source = batch_files / ("keyed.jsonl" if "keyed.jsonl" in argv else "in.jsonl")
+    expected = [json.loads(line).get("id") if line.startswith("{\"") else None
+                for line in source.read_text(encoding="utf-8").splitlines() if line]
+    assert [record.get("id") for record in graded] == expected  # every line, in order
+
+
+@pytest.mark.parametrize("argv", BATCH_LEFT_TO_TYPER, ids=repr)
+def test_grade_batch_fast_path_leaves_the_rest_to_typer(
+    argv: list[str], batch_files: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert fast.run(argv) is None
+    assert capsys.readouterr() == ("", "")
+    assert not (batch_files / "out.jsonl").exists()
+
+
+@pytest.mark.slow
+def test_grade_batch_runs_without_typer(batch_files: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "mathgrader", "grade-batch", "in.jsonl",
+         "--workers", "2"],
+        capture_output=True, text=True, timeout=300, check=False, cwd=batch_files)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert [record.get("id") for record in _records(done.stdout)] == ["a", "b", "c", None, None]
+    names = {line.rsplit("|", 1)[1].strip().split(".")[0]
+             for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "numpy" in names  # the fork server's preload writes to the same stderr
+    assert names & {"typer", "click", "pydantic", "pydantic_core", "rich"} == set()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("extra", [[], ["--timeout=2"]], ids=["fast path", "typer"])
+def test_grade_batch_exits_0_quietly_when_its_reader_goes_away(
+    batch_files: Path, extra: list[str]
+) -> None:
+    lines = [json.dumps({"id": i, "reference": "x", "answer": f"x + {i}"}) for i in range(3000)]
+    (batch_files / "many.jsonl").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # every write to the pipe now fails with EPIPE
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "mathgrader", "grade-batch", "many.jsonl", *extra],
+            stdout=write_end, stderr=subprocess.PIPE, timeout=300, check=False, cwd=batch_files)
+    finally:
+        os.close(write_end)
+    assert (done.returncode, done.stderr) == (0, b"")

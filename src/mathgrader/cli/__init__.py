@@ -1,9 +1,9 @@
 """Command-line interface: `mathgrader preview | check | grade-batch | ...`.
 
-`main` is the `mathgrader` command. `preview` and `check` with plain arguments are answered by
-`fast` without importing Typer (its start-up costs more than a preview); everything else (help,
-usage errors, the other commands) goes to the Typer app in `commands.py`, imported only then and
-also reachable as `mathgrader.cli.app`.
+`main` is the `mathgrader` command. `preview`, `check` and `grade-batch` with plain arguments are
+answered by `fast` without importing Typer (its start-up costs more than a preview); everything
+else (help, usage errors, the other commands) goes to the Typer app in `commands.py`, imported
+only then and also reachable as `mathgrader.cli.app`.
 """
 
 from __future__ import annotations
@@ -25,13 +25,13 @@ BATCH_PRELOAD = ("mathgrader.batch._warmup",)
 
 def main() -> None:
     """The `mathgrader` command."""
+    args = sys.argv[1:]
+    _start_batch_early(args)
     from .fast import run
 
-    args = sys.argv[1:]
     status = run(args)
     if status is not None:
         sys.exit(status)
-    _start_batch_early(args)
     from .commands import app
 
     app()
@@ -39,7 +39,7 @@ def main() -> None:
 
 def _start_batch_early(args: list[str]) -> None:
     """For `grade-batch` on this machine, start the fork server and its preload (about half a
-    second of numpy, mpmath and the parser) before Typer reads the arguments, on the other core.
+    second of numpy, mpmath and the parser) before the arguments are read, on the other core.
     A command that then fails its usage check leaves nothing behind: the server exits with this
     process."""
     if not args or args[0] != "grade-batch" or any(

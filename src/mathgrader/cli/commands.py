@@ -8,17 +8,14 @@ the API uses, calls the core, and prints. Heavy modules are imported inside the 
 
 from __future__ import annotations
 
-import signal
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-from . import BATCH_PRELOAD, single
+from . import single
+from .grade_batch import DEFAULT_MEMORY_LIMIT_MB
 from .single import EXIT_NOT_CORRECT, EXIT_UNUSABLE, UsageProblem, echo
 
 app = typer.Typer(
@@ -28,10 +25,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-
-# mathgrader.batch.pool.DEFAULT_MEMORY_LIMIT in MB, spelled out so that --help stays fast.
-DEFAULT_MEMORY_LIMIT_MB = 2048
-
 
 class Engine(StrEnum):
     """Where `grade-batch` grades."""
@@ -125,137 +118,12 @@ def grade_batch(
 
     With --engine dask, INPUT and --output may be fsspec URLs (s3://..., gs://...).
     """
-    from ..batch import run_batch
+    from .grade_batch import grade_batch as run
 
-    if timeout <= 0:
-        raise _fail("--timeout must be positive")
-    if memory_limit < 0:
-        raise _fail("--memory-limit must be a number of MB, or 0 for no limit")
-    if engine is Engine.dask and input_path == "-":
-        raise _fail("--engine dask reads a file or URL, not stdin: name the INPUT")
-    if scheduler is not None and engine is not Engine.dask:
-        raise _fail("--scheduler needs --engine dask")
-    if resume and output is None:
-        raise _fail("--resume continues an output file: name it with -o OUTPUT")
-    if resume and engine is Engine.dask:
-        raise _fail("--resume works with --engine local only")
-    resolve = None
-    if key is not None:
-        from ..keys import KeyProblem, load_resolver
-
-        try:
-            resolve = load_resolver(key)
-        except KeyProblem as exc:
-            raise _fail(str(exc)) from None
-    if engine is Engine.dask:
-        _grade_batch_dask(input_path, output, resolve, scheduler, workers, timeout,
-                          memory_limit * 2**20 or None)
-        return
-    try:
-        source = sys.stdin if input_path == "-" else open(  # noqa: SIM115 - closed below
-            input_path, encoding="utf-8", errors="replace"
-        )
-    except OSError as exc:
-        raise _fail(f"cannot read {input_path}: {exc.strerror}") from None
-    skipped = 0
-    if resume:
-        assert output is not None
-        skipped = _resume(output, source, input_path)
-    try:
-        mode = "a" if resume else "w"
-        sink = sys.stdout if output is None else open(output, mode, encoding="utf-8")  # noqa: SIM115
-    except OSError as exc:
-        if source is not sys.stdin:
-            source.close()
-        raise _fail(f"cannot write {output}: {exc.strerror}") from None
-    try:
-        with _batch_run(input_path):
-            run_batch(source, sink, workers=workers, timeout=timeout, progress=None,
-                      resolve=resolve,
-                      preload=list(BATCH_PRELOAD),
-                      memory_limit=memory_limit * 2**20 or None, line_offset=skipped)
-    except KeyboardInterrupt:
-        _interrupted(output)
-        raise typer.Exit(128 + signal.SIGINT) from None
-    except SystemExit:  # SIGTERM, from _terminate
-        _interrupted(output)
-        raise
-    finally:
-        if source is not sys.stdin:
-            source.close()
-        if sink is not sys.stdout:
-            sink.close()
-
-
-def _resume(output: str, source: Any, input_path: str) -> int:
-    """Check OUTPUT against the input and skip what it answers; return input lines skipped."""
-    from ..batch.resume import ResumeError, resume_output
-
-    try:
-        done = resume_output(output, source)
-    except (ResumeError, OSError, UnicodeDecodeError) as exc:
-        if source is not sys.stdin:
-            source.close()
-        if isinstance(exc, ResumeError):
-            raise _fail(str(exc)) from None
-        raise _fail(f"cannot resume from {output} with {input_path}: {exc}") from None
-    if done.answered or done.dropped:
-        torn = f", cut off a torn last line ({done.dropped} bytes)" if done.dropped else ""
-        echo(f"resuming: {done.answered} lines already in {output}{torn}; grading from "
-              f"input line {done.consumed + 1}", err=True)
-    return done.consumed
-
-
-def _interrupted(output: str | None) -> None:
-    if output is not None:
-        echo(f"interrupted: {output} holds complete lines only; run the same command with "
-              "--resume to grade the rest", err=True)
-
-
-def _grade_batch_dask(
-    input_path: str,
-    output: str | None,
-    resolve: Any,
-    scheduler: str | None,
-    workers: int,
-    timeout: float,
-    memory_limit: int | None,
-) -> None:
-    """`grade-batch --engine dask`: the same contract, graded on a Dask cluster."""
-
-    try:
-        from ..batch.dask_engine import run_dask
-    except ImportError as exc:  # dask or fsspec missing: the optional `cluster` extra
-        raise _fail(f"--engine dask needs pip install 'mathgrader[cluster]' ({exc})") from None
-    with _batch_run(input_path):
-        run_dask(input_path, sys.stdout if output is None else output, scheduler=scheduler,
-                 workers=workers, timeout=timeout, memory_limit=memory_limit, resolve=resolve,
-                 progress=None)
-
-
-@contextmanager
-def _batch_run(input_path: str) -> Iterator[None]:
-    """What both engines share: SIGTERM unwinds like Ctrl-C (so the workers are cleaned up),
-    an unusable run exits 2 with its message, and a reader that went away exits 0."""
-    from ..batch import BatchError, BatchInputError
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        yield
-    except BatchInputError as exc:
-        raise _fail(f"reading {input_path} failed part-way: {exc}") from None
-    except BatchError as exc:
-        raise _fail(str(exc)) from None
-    except BrokenPipeError:
-        # The reader went away (e.g. piped into head): nothing more to say.
-        sys.stderr.close()
-        raise typer.Exit(0) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-def _terminate(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)
+    status = run(input_path, output, key, workers, timeout, engine.value, scheduler,
+                 memory_limit, resume)
+    if status:
+        raise typer.Exit(status)
 
 
 key_app = typer.Typer(help="Answer keys: lint, create, extend and show quiz keys.",
