@@ -19,6 +19,7 @@ from .single import EXIT_UNUSABLE, UsageProblem, echo
 
 __all__ = ["DEFAULT_MEMORY_LIMIT_MB", "ENGINES", "grade_batch"]
 
+# mathgrader.batch.pool.DEFAULT_MEMORY_LIMIT in MB, spelled out so that --help stays fast.
 DEFAULT_MEMORY_LIMIT_MB = 2048
 ENGINES = ("local", "dask")
 _INTERRUPTED = 128 + signal.SIGINT
