@@ -5,7 +5,8 @@ Typer costs more than a preview: its import, pydantic's, and a pydantic adapter 
 parameter on every run (about 0.3 s of a 0.55 s cold start). Learners and scripts call `preview`
 and `check` once per expression, so those two commands, given plain arguments, are read here.
 `grade-batch` on the local engine is too: there the same 0.3 s of CPU competed with the fork
-server loading the workers' modules on a two-core machine (a 50-line batch: 0.69 -> 0.57 s).
+server loading the workers' modules on a two-core machine (a 50-line batch, median of 15
+interleaved runs: 0.76 -> 0.64 s).
 
 The reader is deliberately narrow: it takes only command lines whose meaning cannot differ from
 Typer's reading (the command, its arguments, `--` and its flags spelled out in full, with values
