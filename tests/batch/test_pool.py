@@ -51,6 +51,11 @@ DECODE_PAIRS = [
     ("42", (None, None, "line 4: each line must be a JSON object, not a number")),
     ("null", (None, None, "line 4: each line must be a JSON object, not null")),
     ('{"id": NaN}', (None, None, "line 4: not valid JSON (NaN is not a JSON value)")),
+    # json's own messages that end on "at" are not given a second one
+    ('{"answer": "x\x00"}',
+     (None, None, "line 4: not valid JSON (Invalid control character at column 14)")),
+    ('{"answer": "x',
+     (None, None, "line 4: not valid JSON (Unterminated string starting at column 12)")),
 ]
 
 

@@ -282,7 +282,10 @@ def decode_line(text: str, lineno: int) -> tuple[Any, Any, str | None]:
         if item is None:
             item = _DECODER.decode(text)
     except json.JSONDecodeError as exc:
-        return None, None, f"line {lineno}: not valid JSON ({exc.msg} at column {exc.colno})"
+        # Some of json's messages end on the word for the position ("Invalid control character
+        # at", "Unterminated string starting at"); the others do not ("Expecting value").
+        where = "column" if exc.msg.endswith(" at") else "at column"
+        return None, None, f"line {lineno}: not valid JSON ({exc.msg} {where} {exc.colno})"
     except (ValueError, RecursionError) as exc:  # e.g. nesting deeper than the recursion limit
         return None, None, f"line {lineno}: not valid JSON ({exc})"
     if not isinstance(item, dict):
