@@ -15,9 +15,10 @@ Workloads come from `workload.py`: `unique` (every labelled answer once), `reali
 of 60 learners per question, who often type the same answers) and `course` (the same at course
 scale, 2,000 learners per question, where nearly every answer has been seen before). The
 baselines keep nothing between items, so their rate does not depend on repeats: on `course`
-they run on a seeded sample. Throughput ratios compare rates measured on the same workload in
-this run. A last measurement times single checks with the reference already compiled (a quiz
-in use), by kind of expression. Results go to `benchmarks/results/grading.json` (and a PNG
+they run on a seeded sample. The graders take turns of half a second on each workload (see
+`run`), so throughput ratios compare rates measured over the same stretch of this run. A last
+measurement times single checks with the reference already compiled (a quiz in use), by kind
+of expression. Results go to `benchmarks/results/grading.json` (and a PNG
 chart when matplotlib is installed); a markdown table is printed for the README.
 
     .venv/bin/python benchmarks/grading.py [--quick] [--profile]
@@ -58,7 +59,7 @@ import mathgrader
 from mathgrader import InputError
 from mathgrader.checker import equivalence
 from mathgrader.checker.grade import grade_item
-from mathgrader.language import spacing
+from mathgrader.language import builder, spacing
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -113,7 +114,7 @@ class NaiveGrader:
         self.cap = cap
 
     def reset(self) -> None:
-        clear_cache()
+        clear_cache()  # SymPy's cache is this grader's: no other grader clears it (see `run`)
 
     def grade(self, item: dict[str, Any]) -> str:
         try:
@@ -139,8 +140,7 @@ class LambdifyGrader:
         self.references: dict[tuple[str, str], tuple[dict[str, Any], list[Any], Any, Any]] = {}
 
     def reset(self) -> None:
-        self.references.clear()
-        clear_cache()
+        self.references.clear()  # SymPy's cache it shares with the naive grader (see `run`)
 
     def _reference(self, text: str, options: dict[str, Any]) -> tuple[
         dict[str, Any], list[Any], Any, Any
@@ -200,17 +200,29 @@ class MathGrader:
     def __init__(self) -> None:
         self.crashes: list[str] = []
         self.checker = equivalence.Checker()
+        self.sympy_builds = 0  # SymPy expressions built while this grader graded
+        self._grading = False
+        build = builder.build_sympy
+
+        def counted(*args: Any, **kwargs: Any) -> Any:
+            if self._grading:
+                self.sympy_builds += 1
+            return build(*args, **kwargs)
+
+        builder.build_sympy = counted  # the checker imports it from the module when it needs it
 
     def reset(self) -> None:
         self.checker = equivalence.Checker()  # empty caches
         # and the process-wide cache of answers' token keys. The process-wide tables that depend
         # on no answer or reference stay, as a worker keeps them for its life: the random points
         # drawn for a variable's domain (shared by every question in that variable) and mpmath
-        # constants per precision.
+        # constants per precision. SymPy's cache is the naive grader's, cleared when its pass
+        # starts (see `run`): mathgrader builds no SymPy expression on these workloads, which
+        # `sympy_builds` counts and the results report.
         spacing.token_key.cache_clear()
-        clear_cache()
 
     def grade(self, item: dict[str, Any]) -> str:
+        self._grading = True
         try:
             return grade_item(item, self.checker).verdict
         except Exception:  # a bug: reported, and counted as a wrong verdict
@@ -218,6 +230,8 @@ class MathGrader:
                 self.crashes.append(f"{item['reference']!r} / {item['answer']!r}: "
                                     + traceback.format_exc(limit=-3))
             return "exception"
+        finally:
+            self._grading = False
 
 
 Grader = NaiveGrader | LambdifyGrader | MathGrader
@@ -225,42 +239,101 @@ Grader = NaiveGrader | LambdifyGrader | MathGrader
 
 # ---------------------------------------------------------------------------------- measuring
 
-def run(grader: Grader, items: list[dict[str, Any]], min_seconds: float = 0.0
-        ) -> dict[str, Any]:
-    """Grade every item in order, in as many passes as fill `min_seconds` of wall time (at
-    least one), each from empty caches: verdicts, and wall and CPU time per item and in all.
+class _Progress:
+    """One grader's way through its items in slices: passes from empty caches, each of which
+    may run over several slices (the grader keeps its caches between them)."""
 
-    A pass of a fast grader over a few hundred items lasts a fraction of a second, where a
-    burst of load from elsewhere on a shared machine moves its rate by tens of percent; the
-    naive grader's pass lasts seconds. Timing every grader over about as long evens that out.
-    CPU time (this process's) is what one worker spends whatever else the machine runs; wall
-    time is what a user waits, and swells when other processes compete for the cores.
-    """
-    clock, cpu_clock = time.perf_counter, time.process_time
-    timed: list[dict[str, Any]] = []
-    verdicts: list[str] = []
-    walls, cpus = [], []
-    wall = cpu = 0.0
-    passes = 0
-    with _settled_heap():
-        while passes == 0 or wall < min_seconds:
-            grader.reset()
-            wall_each, cpu_each = np.empty(len(items)), np.empty(len(items))
+    def __init__(self, grader: Grader, items: list[dict[str, Any]]) -> None:
+        self.grader, self.items = grader, items
+        self.position = 0
+        self.passes = 0
+        self.wall = self.cpu = 0.0  # of completed passes
+        self.verdicts: list[str] = []  # of completed passes, item by item
+        self.walls: list[np.ndarray] = []
+        self.cpus: list[np.ndarray] = []
+        self._pass_wall = self._pass_cpu = 0.0
+        self._verdicts: list[str] = []
+        self._wall_each = self._cpu_each = np.empty(0)
+
+    def done(self, min_seconds: float) -> bool:
+        return self.passes > 0 and self.wall >= min_seconds
+
+    def step(self, seconds: float) -> tuple[int, float, float]:
+        """Grade items for about `seconds` of wall time (at least one item, and whatever the
+        last one takes beyond): the items graded, the wall and the CPU time they took."""
+        clock, cpu_clock = time.perf_counter, time.process_time
+        items, grade = self.items, self.grader.grade
+        count = 0
+        wall = cpu = 0.0
+        while count == 0 or wall < seconds:
+            if self.position == 0:
+                self.grader.reset()  # outside the timed part, as between two runs
+                self._verdicts = []
+                self._wall_each, self._cpu_each = np.empty(len(items)), np.empty(len(items))
+                self._pass_wall = self._pass_cpu = 0.0
             start, cpu_start = clock(), cpu_clock()
-            for i, item in enumerate(items):
+            wall_each, cpu_each, verdicts = self._wall_each, self._cpu_each, self._verdicts
+            i = self.position
+            stop = len(items)
+            while i < stop:
                 t0, c0 = clock(), cpu_clock()
-                verdicts.append(grader.grade(item))
+                verdicts.append(grade(items[i]))
                 cpu_each[i] = cpu_clock() - c0
                 wall_each[i] = clock() - t0
-            wall += clock() - start
-            cpu += cpu_clock() - cpu_start
-            walls.append(wall_each)
-            cpus.append(cpu_each)
-            timed += items
-            passes += 1
-    result = summarise(timed, verdicts, np.concatenate(walls) * 1e3,
-                       np.concatenate(cpus) * 1e3, wall, cpu)
-    return {**result, "passes": passes}
+                i += 1
+                if clock() - start >= seconds - wall:
+                    break
+            elapsed, elapsed_cpu = clock() - start, cpu_clock() - cpu_start
+            count += i - self.position
+            wall += elapsed
+            cpu += elapsed_cpu
+            self._pass_wall += elapsed
+            self._pass_cpu += elapsed_cpu
+            self.position = i
+            if i == stop:  # a pass completed: it counts
+                self.position = 0
+                self.passes += 1
+                self.wall += self._pass_wall
+                self.cpu += self._pass_cpu
+                self.verdicts += self._verdicts
+                self.walls.append(self._wall_each)
+                self.cpus.append(self._cpu_each)
+        return count, wall, cpu
+
+    def result(self) -> dict[str, Any]:
+        timed = self.items * self.passes
+        out = summarise(timed, self.verdicts, np.concatenate(self.walls) * 1e3,
+                        np.concatenate(self.cpus) * 1e3, self.wall, self.cpu)
+        return {**out, "passes": self.passes}
+
+
+def run(graders: dict[str, tuple[Grader, list[dict[str, Any]]]], min_seconds: float = 0.0,
+        slice_seconds: float = 0.5) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Time the graders on their items in turns of `slice_seconds` each, round after round,
+    until every one has completed a pass over its items and spent `min_seconds` on completed
+    passes. Each pass starts from empty caches and grades every item in order; verdicts and
+    wall and CPU time per item and in all come from completed passes only (a pass cut short at
+    the end is dropped, so every item of the workload weighs the same).
+
+    Why turns: a shared machine runs faster or slower for seconds at a time. The naive grader
+    takes seconds where mathgrader takes a fraction of one, so timed one after the other, the two
+    rates could come from two different machines, and their ratio with them (28-53x in nine
+    runs in a row, one grader after the other). In turns, every grader sees the same spells of
+    load. A fast grader goes on taking its turns while a slow one finishes its pass: more
+    passes for it, the same stretch of time for both.
+
+    Returns each grader's results and, per round, each grader's items and seconds in it.
+    """
+    progress = {name: _Progress(grader, items) for name, (grader, items) in graders.items()}
+    rounds: list[dict[str, Any]] = []
+    with _settled_heap():
+        while not all(p.done(min_seconds) for p in progress.values()):
+            turn = {}
+            for name, p in progress.items():
+                count, wall, cpu = p.step(slice_seconds)
+                turn[name] = {"items": count, "seconds": wall, "cpu_seconds": cpu}
+            rounds.append(turn)
+    return {name: p.result() for name, p in progress.items()}, rounds
 
 
 @contextlib.contextmanager
@@ -622,6 +695,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-seconds", type=float, default=None,
                         help="time each grader on a workload over at least this many seconds, "
                              "in passes from empty caches (default 2; --quick: 0.5)")
+    parser.add_argument("--slice", type=float, default=0.5,
+                        help="seconds each grader runs in its turn; graders take turns until "
+                             "each has done --min-seconds (default 0.5)")
     parser.add_argument("--naive-course", type=int, default=None,
                         help="naive and lambdify graders' sample of the course workload "
                              "(default: 1500; --quick: 150)")
@@ -658,6 +734,7 @@ def main(argv: list[str] | None = None) -> int:
         "settings": {"quick": args.quick, "seed": args.seed, "learners": args.learners,
                      "course_learners": args.course_learners,
                      "naive_cap_seconds": args.cap, "min_seconds": min_seconds,
+                     "slice_seconds": args.slice,
                      "lambdify_points": POINTS,
                      "references": len({i["reference"] for i in workloads["unique"]})},
         "aims": {"mathgrader/naive": AIM_RATIO, "p99_ms": AIM_P99_MS},
@@ -670,20 +747,27 @@ def main(argv: list[str] | None = None) -> int:
         "mathgrader": lambda: mine,
     }
     for workload, items in workloads.items():
-        runs = {}
+        subsets = {}
         for name, make in graders.items():
             sampled = name == "naive" or (name == "lambdify" and workload == "course")
-            subset = sample(items, naive_sizes[workload], args.seed) if sampled else items
-            print(f"{workload:>9} {name:<10} {len(subset):5d} items ...", end=" ", flush=True,
+            subsets[name] = (make(), sample(items, naive_sizes[workload], args.seed)
+                             if sampled else items)
+        print(f"{workload:>9}: " + ", ".join(f"{name} {len(subset):,} items"
+                                             for name, (_, subset) in subsets.items())
+              + f", in turns of {args.slice:g} s ...", file=sys.stderr, flush=True)
+        builds = mine.sympy_builds
+        runs, rounds = run(subsets, min_seconds, args.slice)
+        for name, r in runs.items():
+            print(f"{'':>11}{name:<10} {r['items']:9,d} items in {r['passes']} passes "
+                  f"{r['items_per_second']:10,.0f}/s  accuracy {r['accuracy']:.1%}",
                   file=sys.stderr)
-            runs[name] = run(make(), subset, min_seconds)
-            print(f"{runs[name]['items_per_second']:10,.0f}/s  accuracy "
-                  f"{runs[name]['accuracy']:.1%}", file=sys.stderr)
         results["workloads"][workload] = {
             "items": len(items),
             "distinct_items": runs["mathgrader"]["distinct_items"],
             "runs": runs,
             "ratios": ratios(runs, naive_sampled=runs["naive"]["items"] < len(items)),
+            "rounds": rounds,
+            "mathgrader_sympy_builds": mine.sympy_builds - builds,
         }
     print("warm single checks ...", end=" ", flush=True, file=sys.stderr)
     results["warm"] = warm_latency(workloads["unique"])
