@@ -39,7 +39,8 @@ BAD_INPUTS: list[tuple[str, tuple[str, int, int, str | None]]] = [
     ("sin(x)cos(x)", ("implicit_multiplication", 7, 10, "write sin(x)*cos(x)")),
     ("2sqrt(x)", ("implicit_multiplication", 2, 6, "write 2*sqrt(x)")),
     ("x sin(x)", ("implicit_multiplication", 3, 6, "write x*sin(x)")),
-    ("(x+1)^2(x-1)", ("implicit_multiplication", 8, 9, "write 2*(x-1)")),
+    ("(x+1)^2(x-1)", ("implicit_multiplication", 8, 9, "write (x+1)^2*(x-1)")),
+    ("x^2y", ("implicit_multiplication", 4, 5, "write x^2*y")),  # the power, not "2*y"
     # The hint closes a bracket the learner left open, and groups with ( ), never [ ].
     ("x(x+1", ("implicit_multiplication", 2, 3, "write x*(x+1)")),
     ("2[x+1]", ("implicit_multiplication", 2, 3, "write 2*(x+1)")),
@@ -152,7 +153,8 @@ BAD_INPUTS: list[tuple[str, tuple[str, int, int, str | None]]] = [
     ("   ", ("empty", 1, 1, "type an expression")),
     (_TOO_LONG, ("too_long", 2001, 2002, "shorten the expression")),
     (_DEEP_BRACKETS, ("too_deep", 61, 62, "simplify the expression before entering it")),
-    (_DEEP_MINUS, ("too_deep", 61, 63, "simplify the expression before entering it")),
+    (_DEEP_MINUS, ("too_deep", 61, 63, "group a long sum or product in brackets, e.g."
+                   " (a + b + c) + (d + e), or simplify the expression before entering it")),
     (
         _HUGE_LITERAL,
         (
@@ -404,7 +406,9 @@ def test_limits_can_be_tightened() -> None:
 def test_the_limits_themselves_are_allowed() -> None:
     assert mathgrader.parse("(" * 59 + "x" + ")" * 59) == x
     assert mathgrader.parse("1" * 100) == int("1" * 100)
-    assert mathgrader.parse("1e400") == sp.Float("1e400", 15)
+    # decimals up to the edge of floating point's range (`test_decimal_range.py`)
+    assert mathgrader.parse("9.9e307") == sp.Float("9.9e307", 15)
+    assert mathgrader.parse("1.0e-307") == sp.Float("1e-307", 15)
     assert len(str(mathgrader.parse("10^3999"))) == 4000
     assert mathgrader.parse("x" + "*x" * 40) == x**41
 
@@ -478,7 +482,11 @@ def test_non_text_is_refused_as_input() -> None:
 def test_every_link_of_a_sum_counts_towards_the_depth() -> None:
     # Evaluators may recurse over the tree, so a+b+c+... is as deep as it is long.
     assert mathgrader.parse("x" + "+x" * 59) == 60 * x
-    assert _error("x" + "+x" * 60).code == "too_deep"
+    deep = _error("x" + "+x" * 60)
+    assert deep.code == "too_deep"
+    # no bracket in sight: the message says operations in a row count, and how to split them
+    assert "each operation in a row" in deep.message and "(a + b + c) + (d + e)" in deep.hint
+    assert mathgrader.parse("(x" + "+x" * 30 + ")+(x" + "+x" * 29 + ")") == 61 * x
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mathgrader import InputError
+from mathgrader import InputError, grade
 from mathgrader.language import ast
+from mathgrader.language.limits import check_sizes
 from mathgrader.language.parser import parse_tree
 from mathgrader.language.preview import Preview, preview
 from mathgrader.language.render import MATHML_NAMESPACE, STYLES, to_latex, to_mathml, to_text
@@ -395,16 +396,27 @@ def test_the_package_entry_point_previews() -> None:
 
 # ------------------------------------------------------------------------- never evaluated
 
-HUGE = ["9^9^9^9", "binomial(10^9, 5*10^8)", "10^10^10", "(10^10^10)^(10^10^10)", "2^2^2^2^2^2^2^2"]
+HUGE = ["9^9^9^9", "binomial(10^9, 5*10^8)", "10^10^10", "(10^10^10)^(10^10^10)", "2^2^2^2^2^2^2^2",
+        "exp(10^5)", "2^20000"]
 
 
 @pytest.mark.parametrize("text", HUGE, ids=str)
-def test_huge_expressions_preview_instantly(text: str) -> None:
+def test_what_grading_refuses_as_too_large_the_preview_refuses_too(text: str) -> None:
+    # It used to draw them: a learner saw a clean preview, then "too large to grade" on submit.
     preview("x")  # the parser is built once, lazily; do not time that
     started = time.perf_counter()
-    shown = preview(text)
-    assert time.perf_counter() - started < 0.5
-    assert _same_tree(shown.text, text)
+    with pytest.raises(InputError) as refused:
+        preview(text)
+    assert time.perf_counter() - started < 0.5  # estimated in log space, never evaluated
+    graded = grade("1", text).error
+    assert graded is not None
+    assert refused.value.to_dict() == graded
+
+
+@pytest.mark.parametrize("text", ["10^3999", "x^10000", "exp(100)*E^(-20000)", "binomial(10^5, 3)"])
+def test_large_values_the_grader_takes_preview(text: str) -> None:
+    assert grade("1", text).verdict in ("correct", "incorrect")
+    assert _same_tree(preview(text).text, text)
 
 
 def test_deeply_nested_input_renders() -> None:
@@ -419,8 +431,8 @@ def test_preview_imports_neither_sympy_nor_numpy() -> None:
         "import sys\n"
         "import mathgrader\n"
         "from mathgrader.language.preview import preview\n"
-        "preview('binomial(10^9, 5*10^8) + 9^9^9^9 + sin(x)/E')\n"
-        "mathgrader.preview('10^10^10')\n"
+        "preview('binomial(10^5, 3) + 9^9 + sin(x)/E')\n"
+        "mathgrader.preview('10^10^3')\n"
         "print(sorted(m for m in ('sympy', 'numpy', 'mpmath') if m in sys.modules))\n"
     )
     result = subprocess.run(
@@ -492,7 +504,14 @@ PROPERTY = settings(
 def test_generated_expressions_preview_and_reparse_to_the_same_tree(items: list[str]) -> None:
     text = ", ".join(items)
     allow_list = len(items) > 1
-    shown = preview(text, allow_list=allow_list)
+    try:
+        shown = preview(text, allow_list=allow_list)
+    except InputError as refused:  # a value the grader refuses too (2^10^10): nothing drawn
+        assert refused.code == "number_too_large"
+        with pytest.raises(InputError):
+            for item in parse_tree(text, allow_list=True).items:
+                check_sizes(item, text)
+        return
     assert _same_tree(shown.text, text, allow_list=allow_list)
     assert preview(shown.text, allow_list=allow_list).text == shown.text
     assert _balanced_braces(shown.latex)

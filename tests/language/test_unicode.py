@@ -128,8 +128,9 @@ COLUMNS: list[tuple[str, tuple[str, int, int, str]]] = [
     ("x\u221a2", ("implicit_multiplication", 2, 3, "write x*sqrt(2)")),
     ("2\u221ax", ("implicit_multiplication", 2, 3, "write 2*sqrt(x)")),
     ("\u221ax\u221ay", ("implicit_multiplication", 3, 4, "write sqrt(x)*sqrt(y)")),
-    ("x\u00b23", ("implicit_multiplication", 3, 4, "write 2*3")),  # never x^23
-    ("x\u00b2e5", ("implicit_multiplication", 3, 5, "write 2*e5")),  # never x^(2e5)
+    ("x\u00b23", ("implicit_multiplication", 3, 4, "write x^2*3")),  # never x^23
+    ("x\u00b2y", ("implicit_multiplication", 3, 4, "write x^2*y")),  # was "2*y": not typed
+    ("x\u00b2e5", ("implicit_multiplication", 3, 5, "write x^2*e5")),  # never x^(2e5)
     ("sin\u00b2(x)", ("function_power", 1, 5, "write sin(x)^2")),
     ("sin\u03c0", ("function_without_parentheses", 1, 5, "write sin(pi)")),
     (
@@ -200,6 +201,11 @@ REFUSED: list[tuple[str, tuple[str, int, int, str, str]]] = [
     # Other letters and symbols.
     ("2*\u03b8", ("unsupported_character", 3, 4, "GREEK SMALL LETTER THETA",
                   "type theta for the Greek letter \u03b8")),
+    # Unicode spells it LAMDA; the name drawn as the letter is lambda
+    ("2*\u03bb", ("unsupported_character", 3, 4, "GREEK SMALL LETTER LAMDA",
+                  "type lambda for the Greek letter \u03bb")),
+    ("\u039b", ("unsupported_character", 1, 2, "GREEK CAPITAL LETTER LAMDA",
+                "type Lambda for the Greek letter \u039b")),
     ("caf\u00e9", ("unsupported_character", 4, 5, "LATIN SMALL LETTER E WITH ACUTE",
                    "use only the characters on a standard keyboard")),
     ("\ufb01", ("unsupported_character", 1, 2, "LATIN SMALL LIGATURE FI",
@@ -318,6 +324,8 @@ NOTES: list[tuple[str, list[str]]] = [
     ("x\u207b\u00b9", ["read \u207b\u00b9 as ^(-1)"]),
     ("\u221a2 + \u221a3", ["read \u221a2 as sqrt(2)"]),
     ("\u221a(x+1)", ["read \u221a(x+1) as sqrt(x+1)"]),
+    ("\u221a\u221a2", ["read \u221a\u221a2 as sqrt(sqrt(2))"]),  # was "as sqrt(2)"
+    ("\u221a \u221a(x+1)", ["read \u221a \u221a(x+1) as sqrt(sqrt(x+1))"]),
     ("x \u2212 1 \u2212 y", ["read \u2212 as -"]),
     ("x \u2013 1", ["read \u2013 as -"]),
     ("\u221e", ["read \u221e as oo"]),

@@ -177,17 +177,25 @@ def load_sympy() -> Any:
     module = sys.modules.get("sympy")
     if module is not None:
         return module
-    if threading.current_thread() is not threading.main_thread() or not hasattr(
+    held = None
+    if threading.current_thread() is threading.main_thread() and hasattr(
         signal, "pthread_sigmask"
     ):
-        import sympy
-
-        return sympy
-    held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
+        held = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGALRM})
     try:
         import sympy
+    except BaseException:
+        # An import that fails part way (a batch worker's memory limit hit in the middle of it)
+        # leaves the submodules it finished in sys.modules: the next `import sympy` would run
+        # the package again around them without binding them to it ("module 'sympy' has no
+        # attribute 'polys'"), for the rest of the process. Forget them all: the next
+        # import starts from nothing.
+        for name in [name for name in sys.modules if name == "sympy" or name.startswith("sympy.")]:
+            del sys.modules[name]
+        raise
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        if held is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, held)
     return sympy
 
 

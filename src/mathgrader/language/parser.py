@@ -158,13 +158,72 @@ class _Builder:
         return tuple(p for p in parts if isinstance(p, ast.Node))
 
 
-def _literal_too_large(token: Token, limits: Limits) -> bool:
-    if len(token.text) <= limits.max_literal_digits and "e" not in token.text:
-        return False  # nearly every number: too short for too many digits, and no exponent
+def _check_literal(text: str, token: Token, limits: Limits) -> None:
+    """Refuse a number literal too long, with too large an exponent, or (a decimal) beyond the
+    range decimals are graded in. Called only for literals with an exponent or more characters
+    than `max_literal_digits`: shorter plain ones are within every bound."""
     mantissa, _, exponent = token.text.partition("e")
     digits = len(mantissa.replace(".", "").lstrip("0"))
-    return digits > limits.max_literal_digits or (
+    if digits > limits.max_literal_digits or (
         bool(exponent) and abs(int(exponent)) > limits.max_literal_exponent
+    ):
+        raise _number_too_large(text, token, limits)
+    if "." not in token.text and not exponent:
+        return  # an integer: exact, any size up to the digits above
+    order = _decimal_order(token.text)
+    if order is not None and abs(order) > DECIMAL_ORDER:
+        raise _decimal_out_of_range(text, token, order)
+
+
+# Decimals are compared in floating point, whose range ends near 1e308 and 2.2e-308: a decimal
+# literal beyond it would be graded as infinite or as 0 (1e-400 against -1e-400 was "correct").
+# The leading digit's power of ten may be at most this far from 0.
+DECIMAL_ORDER = 307
+
+
+def _decimal_order(literal: str) -> int | None:
+    """The power of ten of a decimal literal's leading digit: 2 for 123.4, -3 for 0.0012e0,
+    -398 for 2.5e-400; None for zero.
+
+    >>> _decimal_order("123.4"), _decimal_order("0.0012"), _decimal_order("2.5e-400")
+    (2, -3, -400)
+    """
+    mantissa, _, exponent = literal.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    whole = whole.lstrip("0")
+    if whole:
+        order = len(whole) - 1
+    else:
+        significant = fraction.lstrip("0")
+        if not significant:
+            return None
+        order = -(len(fraction) - len(significant) + 1)
+    return order + (int(exponent) if exponent else 0)
+
+
+def _decimal_out_of_range(text: str, token: Token, order: int) -> InputError:
+    """The error for a decimal literal beyond floating point's range, with the same number
+    written exactly (an integer times a power of ten) as the hint."""
+    mantissa, _, exponent = token.text.partition("e")
+    whole, _, fraction = mantissa.partition(".")
+    digits = (whole + fraction).lstrip("0") or "0"
+    power = (int(exponent) if exponent else 0) - len(fraction)
+    trailing = len(digits) - len(digits.rstrip("0"))
+    if trailing and digits.rstrip("0"):
+        digits, power = digits.rstrip("0"), power + trailing
+    exact = f"10^{power}" if power >= 0 else f"10^({power})"
+    if digits != "1":
+        exact = f"{digits}*{exact}"
+    size = "large" if order > 0 else "small"
+    bound = f"1e{DECIMAL_ORDER + 1}" if order > 0 else f"1e-{DECIMAL_ORDER}"
+    return _error(
+        f"number_too_{size}",
+        f"This decimal number is too {size} to grade: decimals are compared in floating point,"
+        f" which ends near {bound}.",
+        text,
+        token.start,
+        token.end,
+        hint=f"write it exactly, without a decimal point: {exact}",
     )
 
 
@@ -470,6 +529,9 @@ def _left_operand(text: str, tokens: Sequence[Token], index: int) -> str:
     """The operand that ends at token `index`, as a hint may quote it."""
     token = tokens[index]
     if token.type not in _CLOSERS:
+        if index >= 2 and tokens[index - 1].type == "CARET" and token.type == "NUMBER":
+            # an exponent: x^2y (or x²y) -> x^2*y, where "2*y" would quote what was not typed
+            return f"{_left_operand(text, tokens, index - 2)}^{token.text}"
         return token.text
     opener = _opening_index(tokens, index)
     fragment = text[tokens[opener].start : token.end]
@@ -505,8 +567,8 @@ def _check_tokens(
         after = tokens[i + 1] if i < last else None
         # A token has one kind, so one of these branches applies; the commonest come first.
         if kind == "NUMBER":
-            if _literal_too_large(token, limits):
-                raise _number_too_large(text, token, limits)
+            if "e" in token.text or len(token.text) > limits.max_literal_digits:
+                _check_literal(text, token, limits)
         elif kind == "NAME":
             _check_name(text, tokens, i, variables)
         elif kind in _OPENERS:
@@ -884,11 +946,14 @@ def _check_tree(text: str, root: ast.Node, limits: Limits) -> None:
         if depth > limits.max_depth:
             raise _error(
                 "too_deep",
-                f"The expression is nested more than {limits.max_depth} levels deep.",
+                # A sum of 61 terms is 61 levels too, with no bracket in sight: say so.
+                f"The expression is nested more than {limits.max_depth} levels deep (each"
+                " operation in a row, like each bracket or function, is a level).",
                 text,
                 node.start,
                 node.end,
-                hint="simplify the expression before entering it",
+                hint="group a long sum or product in brackets, e.g. (a + b + c) + (d + e), or"
+                " simplify the expression before entering it",
             )
         if isinstance(node, ast.Sequence) and not _is_list_argument(node, parent):
             raise _error(

@@ -3,8 +3,9 @@
 Owns the `Preview` value (LaTeX, MathML, explicit plain text, the variables used, and warnings:
 how pasted symbols were read, names that are probably meant as constants) and the `preview()`
 entry point used by the API, the CLI and the quiz pages. A preview parses and draws the tree,
-nothing more: it never evaluates, so `10^10^10` previews as fast as `x`, and it never imports
-SymPy or NumPy.
+and refuses what the grader would refuse as too large (`10^10^10`, from estimates in log space:
+`limits.check_sizes`), so that a learner sees that before submitting. It never evaluates, and it
+never imports SymPy or NumPy.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from . import ast
+from .limits import check_sizes
 from .parser import parse_tree
 from .render import to_latex, to_mathml, to_text
 from .table import variable_warning
@@ -55,6 +57,8 @@ def preview(text: str, *, variables: Collection[str] = (), allow_list: bool = Fa
     ('2*pi', ['read × as *', 'read π as pi'])
     """
     parsed = parse_tree(text, variables=variables, allow_list=allow_list)
+    for item in parsed.items:
+        check_sizes(item, text)  # what grading would refuse, the preview refuses too
     names = sorted(
         {
             node.name

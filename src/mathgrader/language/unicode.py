@@ -200,7 +200,8 @@ def _hint_for(char: str, name: str) -> str:
 
 
 def _greek_word(match: re.Match[str]) -> str:
-    word = match.group(2).lower()
+    # Unicode spells the letter LAMDA; the name the learner syntax draws as λ is lambda.
+    word = match.group(2).lower().replace("lamda", "lambda")
     return word.capitalize() if match.group(1) == "CAPITAL" and word != "pi" else word
 
 
@@ -413,7 +414,9 @@ class _Reader:
         self.check_after_root(i, operand, end)
         shown = flat[operand:end]
         if shown.isascii():
-            self.notes.setdefault(ROOT, f"read {self.quote(i, end)} as sqrt({_ungroup(shown)})")
+            roots = flat.count(ROOT, i, operand)  # √√x is sqrt(sqrt(x))
+            reading = "sqrt(" * roots + _ungroup(shown) + ")" * roots
+            self.notes.setdefault(ROOT, f"read {self.quote(i, end)} as {reading}")
         else:
             self.notes.setdefault(ROOT, "read \u221a as sqrt")
         if first == operand and flat[operand] == "(":
