@@ -168,7 +168,8 @@ def test_a_limit_must_be_positive(limit: int) -> None:
 # What the real grader does with the largest inputs it accepts: each is refused before any work,
 # or bounded by the grammar's size limits, and answered without touching the memory limit.
 HOSTILE = [
-    ("binomial(10^5, 5*10^4)", "binomial(10^5, 5*10^4) + 1", "invalid"),
+    # a reference too large to build is the author's error (it was blamed on the answer)
+    ("binomial(10^5, 5*10^4)", "binomial(10^5, 5*10^4) + 1", "error"),
     ("binomial(13000, 6500)", "binomial(13000, 6500)", "correct"),
     ("10^3999*10^3999", "10^7998", "invalid"),
     ("10^3999", "10^3999 + 1", "incorrect"),

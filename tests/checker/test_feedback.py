@@ -64,6 +64,10 @@ FEEDBACK_CASES = [
     ("x^2", "x^3"),
     ("sin(x)", "tan(x)"),
     ("x+1", "x^2-1"),
+    # an answer of 0 is no "constant factor" (its ratio to any reference is 0)
+    ("x+1", "0"),
+    ("sin(x)", "0"),
+    ("x^2", "0*x"),
 ])
 def test_unrelated_wrong_answers_get_no_invented_slip(reference: str, answer: str) -> None:
     result = grade(reference, answer)

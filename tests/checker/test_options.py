@@ -189,6 +189,17 @@ def test_feedback_rules_work_with_domains() -> None:
     assert result.feedback == "sqrt(x^2) is not x for negative x."
 
 
+def test_a_feedback_rule_speaks_for_an_answer_in_the_wrong_form() -> None:
+    # the contract: an answer equivalent to a rule's expression gets the rule's message; the
+    # form's own message came first before
+    rules = [{"answer": "(x-1)*(x+1)", "message": "Expand the product."}]
+    result = grade("x^2-1", "(x+1)*(x-1)", form="expanded", feedback=rules)
+    assert (result.verdict, result.feedback) == (X, "Expand the product.")
+    assert grade("x^2-1", "(x+1)*(x-1)", form="expanded").feedback == (
+        "Your answer is equivalent, but not expanded.")
+    assert grade("x^2-1", "x^2-1", form="expanded", feedback=rules).verdict == C
+
+
 # --------------------------------------------------------------- unusable options: error
 
 BAD_OPTIONS = [
@@ -203,11 +214,19 @@ BAD_OPTIONS = [
     pytest.param({"variables": {"x": [5, 0]}}, id="empty interval"),
     pytest.param({"variables": {"x": [0, math.inf]}}, id="infinite interval"),
     pytest.param({"variables": {"x": [True, 2]}}, id="bool bound"),
+    # beyond a float's range: math.isfinite raised OverflowError on these, which reached the
+    # API as "the grading function failed"
+    pytest.param({"variables": {"x": [0, 10**400]}}, id="integer bound beyond floats"),
+    pytest.param({"variables": {"x": [-(10**400), 0]}}, id="negative integer bound beyond floats"),
+    pytest.param({"timeout": 0}, id="zero timeout"),
+    pytest.param({"timeout": -1}, id="negative timeout"),
     pytest.param({"variables": {"x": [0, 1, 2]}}, id="three bounds"),
     pytest.param({"variables": ["x"]}, id="variables as list"),
     pytest.param({"variables": {"x y": "real"}}, id="bad variable name"),
     pytest.param({"forbid": "sin"}, id="forbid as text"),
     pytest.param({"forbid": [1]}, id="forbid of numbers"),
+    pytest.param({"forbid": ["arcsin"]}, id="forbid of an unknown function"),
+    pytest.param({"forbid": ["sin", "pi"]}, id="forbid of a constant"),
     pytest.param({"answers": []}, id="no answers"),
     pytest.param({"answers": "2*x"}, id="answers as text"),
     pytest.param({"form": "weird"}, id="unknown form"),
@@ -229,6 +248,25 @@ def test_unusable_options_give_error(options: dict[str, Any]) -> None:
         assert result.score == 0.0
         assert result.error is not None
         assert result.feedback
+
+
+def test_a_misspelt_forbidden_function_is_named_with_a_suggestion() -> None:
+    # it used to forbid nothing, silently
+    result = grade("1", "1", forbid=["cos", "arcsin"])
+    assert result.verdict == "error"
+    assert result.feedback == ("forbid names 'arcsin', which is not a function of the learner"
+                               " syntax (did you mean asin?)")
+
+
+def test_huge_interval_bounds_get_the_interval_message() -> None:
+    result = grade("x", "x", variables={"x": [0, 10**400]})
+    assert result.error is not None and result.error["code"] == "config"
+    assert "[low, high] with low < high, both within +-1e+100" in result.feedback
+
+
+@pytest.mark.parametrize("timeout", [0, -1, math.inf, 0.0])
+def test_every_unusable_timeout_gets_one_message(timeout: float) -> None:
+    assert grade("x", "x", timeout=timeout).feedback == "timeout must be a finite number > 0"
 
 
 BAD_REFERENCES = [
@@ -287,3 +325,11 @@ def test_learner_mistakes_are_invalid_with_a_located_error(
     else:
         assert code in ("too_long", "number_too_large", "unexpected_list", "empty", "syntax") \
             or result.error["hint"]
+
+
+def test_a_reference_too_large_for_the_exact_comparison_is_the_authors_error() -> None:
+    # it came back as the learner's `invalid`, with columns pointing into the reference
+    result = grade("floor(10^3999*pi)", "1")
+    assert result.verdict == "error"
+    assert result.error is not None and result.error["field"] == "reference"
+    assert grade("1", "floor(10^3999*pi)").error["code"] == "number_too_large"  # type: ignore[index]

@@ -123,3 +123,22 @@ def test_rounded_answers_are_told_to_give_more_digits(reference: str, answer: st
     assert result.verdict == X
     assert result.feedback is not None
     assert "digits" in result.feedback
+
+
+@pytest.mark.parametrize(("reference", "answer", "verdict"), [
+    # 1e-7 off, on values of typical size 2: within the default tolerance wherever the samples
+    # fall. A sample within 0.1 of the root at x = 2 used to fail it, so the verdict hung on
+    # the seed.
+    ("x - 2", "x - 2.0000001", "correct"),
+    ("x - 0.5", "x - 0.5000001", "correct"),
+    ("x^2 - 9", "(x - 3.000001)*(x + 3)", "correct"),
+    # and what is off by more than the tolerance of the reference's size stays wrong
+    ("x - 2", "x - 2.001", "incorrect"),
+    ("x", "x + 0.0001", "incorrect"),
+    ("x^10", "x^10 + 0.0001", "incorrect"),
+    ("sin(x)", "sin(x) + 0.00001", "incorrect"),
+])
+@pytest.mark.parametrize("seed", [0, 1, 7, 123])
+def test_the_floor_near_a_root_is_scaled_to_the_references_size(
+        reference: str, answer: str, verdict: str, seed: int) -> None:
+    assert grade(reference, answer, seed=seed).verdict == verdict

@@ -173,7 +173,17 @@ class Samples:
         # finite value: it must not make the tolerance infinite, or any answer would pass.
         with np.errstate(all="ignore"):
             noise = np.where(np.isfinite(self.scale), self.scale, 0.0)
-            floor_scale = np.maximum(np.abs(self.values), noise)
+            magnitude = np.abs(self.values)
+            floor_scale = np.maximum(magnitude, noise)
+            # The absolute floor near a root of the reference: the default relative tolerance of
+            # the reference's typical size, the median |value| at its samples (the contract's
+            # "scaled to the size of the reference's values"). Without it, x - 2.0000001 against
+            # x - 2 failed whenever a sample fell within 0.1 of x = 2: a verdict by seed.
+            finite = magnitude[np.isfinite(magnitude)]
+            if finite.size:
+                typical = float(np.median(finite))
+                floor_scale = np.maximum(
+                    floor_scale, typical * (DEFAULT_RELATIVE / DEFAULT_ABSOLUTE_FLOOR))
             self.floor_scale = np.where(floor_scale == 0, 1.0, floor_scale)
             self.tolerance = _default_tolerance(self.values, self.floor_scale)
 
@@ -363,7 +373,10 @@ class Checker:
                 if outcome.equal:
                     problem = self._form_problem(options.form, learner, ref)
                     if problem is not None:
-                        return Grade("incorrect", 0.0, problem)
+                        # The author's message for this answer, when a rule names it, says
+                        # more than the form's ("(x-1)*(x+1)": "expand the product")
+                        message = self._instructor_feedback(learner, options, deadline)
+                        return Grade("incorrect", 0.0, message or problem)
                     return Grade("correct", 1.0)
                 feedback = feedback or outcome.feedback
             message = self._instructor_feedback(learner, options, deadline)
@@ -449,12 +462,22 @@ class Checker:
             notes = [f"element {i + 1} ({learner[i].text.strip()}) is not right" for i in wrong]
             unmatched_answers = list(range(len(refs), len(learner)))
         else:
-            pairs = _match(len(learner), len(refs), lambda i, j: self.compare(
-                refs[j], learner[i], options, deadline).equal)
+            known: dict[tuple[int, int], bool] = {}
+
+            def equal(i: int, j: int) -> bool:
+                if (i, j) not in known:
+                    known[(i, j)] = self.compare(refs[j], learner[i], options, deadline).equal
+                return known[(i, j)]
+
+            pairs = _match(len(learner), len(refs), equal)
             matched = len(pairs)
             used = {i for i, _ in pairs}
             unmatched_answers = [i for i in range(len(learner)) if i not in used]
-            notes = [f"{learner[i].text.strip()} is not one of the answers"
+            # An element equal to an answer another element already matched is a repeat, not
+            # a wrong value ("2, 2" for the roots 2 and -3).
+            notes = [f"{learner[i].text.strip()} is "
+                     + ("given more than once" if any(equal(i, j) for j in range(len(refs)))
+                        else "not one of the answers")
                      for i in unmatched_answers if i < len(refs) or len(learner) <= len(refs)]
             unmatched_answers = unmatched_answers if len(learner) > len(refs) else []
         missing = len(refs) - matched - len(notes) if options.list == "unordered" else max(
@@ -466,7 +489,8 @@ class Checker:
             notes.append(f"{missing} value{'s are' if missing > 1 else ' is'} missing")
         feedback = None
         if notes:
-            feedback = f"{matched} of {len(refs)} right: " + "; ".join(notes) + "."
+            said = dict.fromkeys(notes)  # "2 is given more than once" once, however often
+            feedback = f"{matched} of {len(refs)} right: " + "; ".join(said) + "."
         return matched / size, feedback
 
     def reference_items(self, text: str) -> list[Expression]:
@@ -880,7 +904,12 @@ def _sympy_equal(ref: Expression, ans: Expression) -> bool:
 
     from ..language.builder import build_sympy
 
-    difference = build_sympy(ref.node) - build_sympy(ans.node)
+    try:
+        reference = build_sympy(ref.node)
+    except InputError as exc:  # too large for SymPy too: the author's error, not the learner's
+        raise ConfigError(f"the reference answer {ref.text!r}: {exc.message}",
+                          field="reference") from None
+    difference = reference - build_sympy(ans.node)
     if difference == 0:
         return True
     value = difference.evalf(30, maxn=MAX_DPS * 4)
@@ -938,16 +967,17 @@ def _compare_constants(ref: Expression, ans: Expression, options: GradeOptions,
             a = evaluate_mpmath(ans.node, {})
     except (NotExact, Undefined):
         return _compare_special(ref, ans, options)
-    # Values beyond a float's range (1e309 against 1e308) are compared scaled down together:
-    # every tolerance test is homogeneous in the values and the absolute tolerance.
+    # Values beyond a float's range (1e309 against 1e308, 0.5*10^(-400) against
+    # -0.5*10^(-400), which were both 0 in floats) are compared scaled together: every
+    # tolerance test is homogeneous in the values and the absolute tolerance.
     scale = max(abs(r), abs(a))
-    if not (mpmath.isfinite(scale) and scale > 1e300):
+    if not (mpmath.isfinite(scale) and (scale > 1e300 or 0 < scale < 1e-300)):
         scale = mpmath.mpf(1)
     elif options.absolute_tolerance is not None:
         options = dataclasses.replace(
             options, absolute_tolerance=float(options.absolute_tolerance / scale))
     r_c, a_c = complex(r / scale), complex(a / scale)
-    noise = _noise_scale(ref) / float(scale)
+    noise = float(_noise_scale(ref) / scale)
     floor = max(abs(r_c), noise) or 1.0
     ok = bool(_close(np.array([a_c]), np.array([r_c]), np.array([floor]), options)[0])
     if ok:
@@ -987,7 +1017,8 @@ def _compare_special(ref: Expression, ans: Expression, options: GradeOptions) ->
     try:
         r = build_sympy(ref.node, symbols=symbols)
     except InputError as exc:
-        raise ConfigError(f"the reference answer {ref.text!r}: {exc.message}") from None
+        raise ConfigError(f"the reference answer {ref.text!r}: {exc.message}",
+                          field="reference") from None
     a = build_sympy(ans.node, symbols=symbols)
     specials = (sp.oo, -sp.oo, sp.zoo, sp.nan)
     if r == a:  # the same expression (oo*x vs oo*x): simplify(r - a) would give nan

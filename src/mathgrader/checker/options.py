@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import marshal
 import math
 from collections.abc import Mapping
@@ -96,11 +97,11 @@ class GradeOptions:
                 field=unknown[0],
             )
         kwargs: dict[str, Any] = {}
-        for name in ("relative_tolerance", "absolute_tolerance", "timeout"):
+        for name in ("relative_tolerance", "absolute_tolerance"):
             if options.get(name) is not None:
                 kwargs[name] = _non_negative(name, options[name])
-        if "timeout" in kwargs and kwargs["timeout"] <= 0:
-            raise ConfigError("timeout must be positive", field="timeout")
+        if options.get("timeout") is not None:
+            kwargs["timeout"] = _non_negative("timeout", options["timeout"], positive=True)
         if options.get("seed") is not None:
             seed = options["seed"]
             if not isinstance(seed, int) or isinstance(seed, bool) or not 0 <= seed < 2**63:
@@ -114,7 +115,7 @@ class GradeOptions:
                 raise ConfigError(f"form must be one of {', '.join(FORMS)}", field="form")
             kwargs["form"] = form
         if options.get("forbid") is not None:
-            kwargs["forbid"] = _strings("forbid", options["forbid"])
+            kwargs["forbid"] = _forbid(options["forbid"])
         if options.get("answers") is not None:
             answers = _strings("answers", options["answers"])
             if not answers:
@@ -151,15 +152,17 @@ def _content_key(options: dict[str, Any]) -> bytes | None:
     return key if len(key) <= _KEY_LIMIT else None
 
 
-def _non_negative(name: str, value: Any) -> float:
+def _non_negative(name: str, value: Any, positive: bool = False) -> float:
+    """A finite number >= 0 (> 0 with `positive`), or the one message that says which."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ConfigError(f"{name} must be a number", field=name)
     try:
         number = float(value)
     except OverflowError:  # an integer beyond a float's range
         number = math.inf
-    if not math.isfinite(number) or number < 0:
-        raise ConfigError(f"{name} must be a finite number >= 0", field=name)
+    if not math.isfinite(number) or number < 0 or (positive and number == 0):
+        bound = "> 0" if positive else ">= 0"
+        raise ConfigError(f"{name} must be a finite number {bound}", field=name)
     return number
 
 
@@ -169,6 +172,21 @@ def _strings(name: str, value: Any) -> tuple[str, ...]:
     if not all(isinstance(v, str) for v in value):
         raise ConfigError(f"{name} must be a list of strings", field=name)
     return tuple(value)
+
+
+def _forbid(value: Any) -> tuple[str, ...]:
+    """Function names of the learner syntax: a name it does not have (a typo, arcsin for asin)
+    would forbid nothing, silently."""
+    from ..language.table import FUNCTIONS
+
+    names = _strings("forbid", value)
+    for name in names:
+        if name not in FUNCTIONS:
+            close = difflib.get_close_matches(name, FUNCTIONS, n=1)
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            raise ConfigError(f"forbid names {name!r}, which is not a function of the learner"
+                              f" syntax{hint}", field="forbid")
+    return names
 
 
 def _variables(value: Any) -> tuple[tuple[str, Domain], ...]:
@@ -190,7 +208,9 @@ def _variables(value: Any) -> tuple[tuple[str, Domain], ...]:
             isinstance(domain, list | tuple)
             and len(domain) == 2
             and all(isinstance(v, int | float) and not isinstance(v, bool) for v in domain)
-            and all(math.isfinite(v) and abs(v) <= MAX_BOUND for v in domain)
+            # abs() first: math.isfinite raises on an integer beyond a float's range, and a
+            # comparison is False for NaN and infinities alike
+            and all(abs(v) <= MAX_BOUND for v in domain)
             and domain[0] < domain[1]
         ):
             result.append((name, (float(domain[0]), float(domain[1]))))

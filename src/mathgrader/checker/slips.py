@@ -200,7 +200,9 @@ def _sign_factor_offset(a: np.ndarray, r: np.ndarray) -> str | None:
             if _all_close(a[nonzero], -r[nonzero], 1e-6, 0.0):
                 return SIGN
             ratio = a[nonzero] / r[nonzero]
-            if _all_close(ratio, ratio[0], 1e-6, 0.0) and abs(ratio[0] - 1) > 1e-6:
+            # A factor of 0 is an answer of 0, not a scaled reference: nothing to say about it.
+            if (_all_close(ratio, ratio[0], 1e-6, 0.0) and abs(ratio[0] - 1) > 1e-6
+                    and abs(ratio[0]) > 1e-9):
                 return FACTOR
         difference = a - r
         scale = max(float(np.max(np.abs(r))), 1.0)
