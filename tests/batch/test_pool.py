@@ -51,6 +51,9 @@ DECODE_PAIRS = [
     ("42", (None, None, "line 4: each line must be a JSON object, not a number")),
     ("null", (None, None, "line 4: each line must be a JSON object, not null")),
     ('{"id": NaN}', (None, None, "line 4: not valid JSON (NaN is not a JSON value)")),
+    ('{"id": 1e999}',
+     (None, None, "line 4: not valid JSON (1e999 is beyond the range of numbers)")),
+    ('{"id": 1.5e300}', (1.5e300, {"id": 1.5e300}, None)),
     # json's own messages that end on "at" are not given a second one
     ('{"answer": "x\x00"}',
      (None, None, "line 4: not valid JSON (Invalid control character at column 14)")),

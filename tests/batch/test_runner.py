@@ -115,6 +115,11 @@ BAD_LINES = [
     ('"just text"', None, "line 4: each line must be a JSON object, not a string"),
     ("17", None, "line 5: each line must be a JSON object, not a number"),
     ('{"id": "x", "answer": Infinity}', None, "line 6: not valid JSON"),
+    # an id beyond the range of numbers stopped the whole run when its line was written
+    ('{"id": 1e999, "reference": "x", "answer": "x"}', None,
+     "line 7: not valid JSON (1e999 is beyond the range of numbers)"),
+    ('{"id": [-1e999], "reference": "x", "answer": "x"}', None,
+     "line 8: not valid JSON (-1e999 is beyond the range of numbers)"),
 ]
 
 

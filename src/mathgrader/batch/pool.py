@@ -32,6 +32,7 @@ import mmap
 import multiprocessing
 import os
 import pickle
+import re
 import selectors
 import signal
 import struct
@@ -245,8 +246,22 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON value")
 
 
-# Python's json accepts NaN and Infinity; strict JSON (and our output) does not.
-_DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        # 1e999 reads as inf, which no JSON output can hold: echoed as an id, it stopped the
+        # whole run when its result line was written.
+        raise ValueError(f"{text} is beyond the range of numbers")
+    return value
+
+
+# Input is read with errors="surrogateescape": each byte that is not UTF-8 arrives as one of
+# these code points, which no UTF-8 text holds, and makes its line an error of the file's (not
+# a learner's "invisible character" in an answer).
+_UNDECODED = re.compile("[\udc80-\udcff]")
+
+# Python's json accepts NaN, Infinity and 1e999; strict JSON (and our output) does not.
+_DECODER = json.JSONDecoder(parse_constant=_reject_constant, parse_float=_finite_float)
 _SCAN = _DECODER.scan_once  # type: ignore[attr-defined]  # set by JSONDecoder.__init__
 
 _JSON_KINDS = {
@@ -270,6 +285,12 @@ def decode_line(text: str, lineno: int) -> tuple[Any, Any, str | None]:
     >>> decode_line('[1, 2]', 3)
     (None, None, 'line 3: each line must be a JSON object, not an array')
     """
+    if not text.isascii():
+        undecoded = _UNDECODED.search(text)
+        if undecoded is not None:
+            byte = ord(undecoded.group()) - 0xDC00
+            return None, None, (f"line {lineno}: not valid UTF-8 (the byte 0x{byte:02X} at"
+                                f" column {undecoded.start() + 1}): save the file as UTF-8")
     try:
         # The decoder's C scanner directly (a stripped line has no white space around it); the
         # full decoder on anything else, for its messages.

@@ -8,6 +8,7 @@ start-up, on a machine whose other core is loading the workers' fork server at t
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
 from collections.abc import Iterator
@@ -96,12 +97,24 @@ def _grade_batch_local(input_path: str, output: str | None, resolve: Any, worker
     from ..batch import run_batch
     from . import BATCH_PRELOAD
 
+    # utf-8-sig: a byte-order mark at the start (Windows tools write one) is not part of line 1.
+    # surrogateescape: a byte that is not UTF-8 reaches the line's decoding, which answers that
+    # line with an error of its own (`pool.decode_line`), the same from a file as from stdin.
     try:
-        source = sys.stdin if input_path == "-" else open(  # noqa: SIM115 - closed below
-            input_path, encoding="utf-8", errors="replace"
-        )
+        if input_path == "-":
+            source = sys.stdin
+            if hasattr(source, "reconfigure"):
+                source.reconfigure(encoding="utf-8-sig", errors="surrogateescape")
+        else:
+            source = open(  # noqa: SIM115 - closed below
+                input_path, encoding="utf-8-sig", errors="surrogateescape")
     except OSError as exc:
         raise UsageProblem(f"cannot read {input_path}: {exc.strerror}") from None
+    if output is not None and _same_file(input_path, output):
+        if source is not sys.stdin:
+            source.close()
+        raise UsageProblem(f"the output {output} is the input file: writing it would erase the"
+                           " submissions; name another file with -o")
     skipped = 0
     try:
         if resume:
@@ -126,6 +139,16 @@ def _grade_batch_local(input_path: str, output: str | None, resolve: Any, worker
     finally:
         if source is not sys.stdin:
             source.close()
+
+
+def _same_file(input_path: str, output: str) -> bool:
+    """Whether OUTPUT names the INPUT file (or stdin's file, when it is redirected from one)."""
+    try:
+        if input_path == "-":
+            return os.path.samestat(os.fstat(sys.stdin.fileno()), os.stat(output))
+        return os.path.samefile(input_path, output)
+    except (OSError, ValueError):  # no such output yet, or no real stdin
+        return False
 
 
 def _resume(output: str, source: Any, input_path: str) -> int:
