@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
@@ -91,8 +92,6 @@ BODIES: list[tuple[str, str, bytes, str | None, int]] = [
      "application/json", 413),
     ("number-for-question", "/api/v1/grade",
      _json('{"question": ' + "9" * 4000 + ', "answer": "x"}'), "application/json", 422),
-    ("expression-just-under-the-body-limit", "/api/v1/preview",
-     _json('{"expression": "' + "1+" * ((LIMIT - 100) // 2) + '1"}'), "application/json", 422),
     ("expression-just-over-the-body-limit", "/api/v1/preview",
      _json('{"expression": "' + "1+" * (LIMIT // 2) + '1"}'), "application/json", 413),
     ("batch-over-the-body-limit", "/api/v1/grade/batch",
@@ -115,6 +114,24 @@ def test_hostile_bodies_get_a_clear_answer(client: TestClient, path: str, body: 
     else:
         assert data["detail"]
     assert client.get("/api/v1/health").status_code == 200
+
+
+@pytest.mark.parametrize(("path", "field", "payload"), [
+    ("/api/v1/preview", "expression", {}),
+    ("/api/v1/grade", "answer", {"question": QUESTION}),
+    ("/api/v1/check", "answer", {"reference": "x"}),
+])
+def test_text_just_under_the_body_limit_is_a_learner_error(client: TestClient, path: str,
+                                                           field: str,
+                                                           payload: dict[str, Any]) -> None:
+    # A learner who pastes a long text is told so (`too_long`), not sent a 422.
+    text = "1+" * ((LIMIT - 200) // 2) + "1"
+    response = client.post(path, json={**payload, field: text})
+    assert response.status_code == 200, response.text[:300]
+    data = response.json()
+    error = data["error"] if path.endswith("preview") else data["preview"]["error"]
+    assert data.get("ok", False) is False and data.get("verdict", "invalid") == "invalid"
+    assert error["code"] == "too_long" and error["end_column"] == len(text) + 1
 
 
 @pytest.mark.parametrize("path", ["/api/v1/preview", "/api/v1/grade", "/api/v1/check"])
@@ -215,6 +232,43 @@ def test_ordinary_large_headers_still_pass(server: Server) -> None:
             + b"\r\n\r\n")
     assert len(head) < MAX_HEAD_BYTES
     assert _raw(server, head).startswith(b"HTTP/1.1 200 ")
+
+
+@pytest.mark.slow
+def test_a_chunked_body_over_the_limit_is_413_as_a_declared_one(server: Server) -> None:
+    start, end = b'{"expression": "x", "p": "', b'"}'
+    filler = [b"a" * 65_536] * 20  # 1.3 MB, sent chunked: no Content-Length
+    headers = {"content-type": "application/json"}
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        streamed = http.post("/api/v1/preview", content=iter([start, *filler, end]),
+                             headers=headers)
+        declared = http.post("/api/v1/preview", content=b"".join([start, *filler, end]),
+                             headers=headers)
+    assert streamed.request.headers["transfer-encoding"] == "chunked"
+    assert streamed.status_code == declared.status_code == 413
+    assert streamed.json() == declared.json() == {"detail": "request body too large"}
+    assert server.get("/api/v1/health")["status"] == "ok"
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(("path", "status"), [
+    ("/api/v1/health", 200), ("/help", 200), ("/help/math-assignments", 200),
+    ("/quiz/calc1-week2", 200), ("/api/v1/help/search?q=gcd", 200), ("/", 200),
+    ("/api/v1/preview", 405),
+])
+def test_served_head_answers_like_get_without_a_body(server: Server, path: str,
+                                                     status: int) -> None:
+    raw = _raw(server, b"HEAD " + path.encode() + b" HTTP/1.1\r\nHost: x\r\n"
+               b"Connection: close\r\n\r\n")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 %d " % status), raw[:200]
+    assert body == b""
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        get = http.get(path)
+    fields = dict(line.split(b": ", 1) for line in head.split(b"\r\n")[1:])
+    assert int(fields[b"content-length"]) == len(get.content) > 0
+    if status == 405:
+        assert fields[b"allow"] == b"POST"
 
 
 # ------------------------------------------------------------- learner text stays text

@@ -131,6 +131,15 @@ def test_text_the_database_cannot_hold_is_cleaned(tmp_path: Path,
     assert len(row.answer) == store_module.MAX_ANSWER_CHARS
 
 
+def test_a_graded_answer_is_cut_before_it_waits_to_be_written() -> None:
+    # The service grades answers of any length (a long one is `invalid`, too_long); what waits
+    # in memory for the database is bounded like the row it becomes.
+    long = "1" * (store_module.MAX_ANSWER_CHARS * 50)
+    submission = Submission.from_grade("q1", "a", long, {"verdict": "invalid", "score": 0.0})
+    assert submission.answer == long[:store_module.MAX_ANSWER_CHARS]
+    assert Submission.from_grade("q1", "a", "x", {"verdict": "invalid"}).answer == "x"
+
+
 def test_default_url(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
     assert default_url(tmp_path / "a", create=False) == f"sqlite:///{tmp_path}/a/var/submissions.db"

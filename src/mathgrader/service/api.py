@@ -8,6 +8,7 @@ of a quiz question never appears in a response.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import time
@@ -39,6 +40,10 @@ __all__ = ["ServiceState", "VerdictCache", "router"]
 
 # Verdicts that depend only on (reference, options, answer): the ones worth remembering.
 _CACHEABLE = frozenset({"correct", "incorrect", "invalid"})
+# Longer texts are previewed and graded afresh every time, never cached: any length that fits
+# in a body is answered (the language refuses it as `too_long` before doing any work), and the
+# caches would otherwise hold up to a megabyte a key.
+MAX_CACHED_TEXT = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,21 +111,31 @@ class ServiceState:
     pool: GradingPool
     store: Any = None  # a SubmissionStore, when recording
     started: float = field(default_factory=time.time)
-    preview: Callable[..., PreviewResponse] = field(init=False)
     verdicts: VerdictCache = field(init=False)
+    _previews: Callable[..., PreviewResponse] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         # Learners send the same answers again and again (and preview before they submit):
         # the preview of a text is computed once per server, in a bounded cache, and so is
         # the verdict of an answer to a question.
-        self.preview = functools.lru_cache(maxsize=10_000)(make_preview)
+        self._previews = functools.lru_cache(maxsize=10_000)(make_preview)
         self.verdicts = VerdictCache()
+
+    def preview(self, text: str, *, allow_list: bool = False,
+                variables: tuple[str, ...] = ()) -> PreviewResponse:
+        shown = make_preview if len(text) > MAX_CACHED_TEXT else self._previews
+        return shown(text, allow_list=allow_list, variables=variables)
 
     def question(self, full_id: str) -> Question:
         quiz, sep, local = full_id.partition("/")
         if not sep or quiz not in self.keys:
             raise UnknownQuestion(f"unknown question {full_id!r}: name it as <quiz>/<question>")
-        return self.keys[quiz].question(local)
+        # The key reads a "/" in what it is given as a quiz name; here the quiz is known, so
+        # the rest ("power-rule/extra", "../power-rule") is all question id, and unknown.
+        if "/" not in local:
+            with contextlib.suppress(UnknownQuestion):
+                return self.keys[quiz].question(local)
+        raise UnknownQuestion(f"unknown question {local!r} in quiz {quiz!r}")
 
 
 async def get_state(request: Request) -> ServiceState:
@@ -151,7 +166,8 @@ async def preview_route(body: PreviewRequest, state: State) -> PreviewResponse:
 
 async def _grade(state: ServiceState, key: Hashable, item: Callable[[], dict[str, Any]],
                  answer: str, allow_list: bool, variables: tuple[str, ...]) -> Graded:
-    graded = state.verdicts.get(key)
+    cached = len(answer) <= MAX_CACHED_TEXT
+    graded = state.verdicts.get(key) if cached else None
     if graded is not None:
         return graded
     try:
@@ -162,7 +178,8 @@ async def _grade(state: ServiceState, key: Hashable, item: Callable[[], dict[str
         raise HTTPException(503, str(exc), headers=RETRY_LATER) from None
     graded = Graded.render(record, state.preview(answer, allow_list=allow_list,
                                                  variables=variables))
-    state.verdicts.put(key, graded)
+    if cached:
+        state.verdicts.put(key, graded)
     return graded
 
 

@@ -7,6 +7,7 @@ start), starts the grading pool and the submissions log in the lifespan, and mou
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from contextlib import asynccontextmanager
@@ -18,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 
 from ..errors import MathgraderError
 from ..keys import AnswerKey, load_keys
@@ -75,22 +77,55 @@ class BodyLimit:
                     raise _BodyTooLarge
             return message
 
-        try:
-            await self.app(scope, limited, send)
-        except _BodyTooLarge:
-            await _too_large(send)
+        await self.app(scope, limited, send)
 
 
-class _BodyTooLarge(Exception):
-    pass
+TOO_LARGE = "request body too large"
+
+
+class _BodyTooLarge(HTTPException):
+    """Raised from `receive` once a streamed (chunked) body passes the limit.
+
+    An HTTPException, so that FastAPI passes it on while it reads the body (any other error
+    there becomes 400 "There was an error parsing the body") and the app's handler answers it
+    with the same 413 and detail as a declared length gets from `_too_large`.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(413, TOO_LARGE)
 
 
 async def _too_large(send: Send) -> None:
-    body = b'{"detail":"request body too large"}'
+    body = json.dumps({"detail": TOO_LARGE}, separators=(",", ":")).encode()
     await send({"type": "http.response.start", "status": 413,
                 "headers": [(b"content-type", b"application/json"),
                             (b"content-length", str(len(body)).encode())]})
     await send({"type": "http.response.body", "body": body})
+
+
+class HeadAsGet:
+    """Answers HEAD wherever GET works: the same status and headers, no body.
+
+    FastAPI's routes answer only the methods they name, so a HEAD (what uptime monitors send)
+    got 405. The app sees a GET; the server still sees the HEAD. A POST-only route answers GET
+    with 405 and its Allow header, and so HEAD too.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "HEAD":
+            await self.app(scope, receive, send)
+            return
+
+        async def headers_only(message: Message) -> None:
+            if message["type"] in ("http.response.body", "http.response.pathsend"):
+                message = {"type": "http.response.body", "body": b"",
+                           "more_body": message.get("more_body", False)}
+            await send(message)
+
+        await self.app({**scope, "method": "GET"}, receive, headers_only)
 
 
 class SecurityHeaders:
@@ -170,8 +205,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
                            allow_methods=["GET", "POST"], allow_headers=["content-type"])
 
-    app.add_middleware(SecurityHeaders)
+    # Outermost last: the security headers reach every answer, a 413 included.
     app.add_middleware(BodyLimit, limit=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    app.add_middleware(HeadAsGet)
     return app
 
 

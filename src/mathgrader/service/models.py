@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
 
 __all__ = [
     "BatchRequest",
@@ -18,7 +19,10 @@ __all__ = [
     "PreviewResponse",
 ]
 
-MAX_TEXT = 10_000  # longer texts are 422; the language refuses over 2,000 with a located error
+# A reference longer than this is a malformed request (422). Learner text (an expression or an
+# answer) has no bound here but the body's: the language refuses it past 2,000 characters with
+# the learner-facing `too_long` error, which is the answer a learner who pasted too much gets.
+MAX_TEXT = 10_000
 # Real options nest three levels (feedback -> entry -> field). Deeper JSON is refused here: the
 # item is pickled on its way to a worker, and pickling recurses, so a few hundred levels would
 # raise inside the grading pool's dispatcher instead of failing this one request.
@@ -47,6 +51,22 @@ def _options_problem(options: dict[str, Any]) -> str | None:
     return None
 
 
+def _unicode(text: str) -> str:
+    # A bounded `str` refuses a lone surrogate (`"\\ud800"`) by itself; learner text has no
+    # bound, so it is refused here, as the same 422.
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PydanticCustomError(
+            "string_unicode",
+            "Input should be a valid string, unable to parse raw data as a unicode string",
+        ) from None
+    return text
+
+
+LearnerText = Annotated[str, AfterValidator(_unicode)]
+
+
 class ErrorInfo(BaseModel):
     code: str
     message: str
@@ -57,7 +77,7 @@ class ErrorInfo(BaseModel):
 
 class PreviewRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [{"expression": "3*x^2 + 2"}]})
-    expression: str = Field(max_length=MAX_TEXT)
+    expression: LearnerText
     list: bool = Field(default=False, description="Accept a comma-separated list of answers.")
 
 
@@ -75,14 +95,14 @@ class GradeRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={
         "examples": [{"question": "calc1-week2/power-rule", "answer": "3*x^2 + 2"}]})
     question: str = Field(max_length=300, description='"<quiz>/<question>"')
-    answer: str = Field(max_length=MAX_TEXT)
+    answer: LearnerText
 
 
 class CheckRequest(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"reference": "2/3", "answer": "0.67", "options": {"relative_tolerance": 0.01}}]})
     reference: str = Field(max_length=MAX_TEXT)
-    answer: str = Field(max_length=MAX_TEXT)
+    answer: LearnerText
     options: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("options")

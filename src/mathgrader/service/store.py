@@ -86,7 +86,7 @@ __all__ = [
 logger = logging.getLogger("mathgrader.store")
 
 DATABASE_URL_ENV = "MATHGRADER_DATABASE_URL"
-MAX_ANSWER_CHARS = 10_000  # the grammar refuses far shorter input; this only bounds a row
+MAX_ANSWER_CHARS = 10_000  # the grammar refuses far shorter input; this only bounds what is kept
 MAX_ID_CHARS = 255
 LINGER = 0.05  # seconds a write waits for more submissions to join it
 CHUNK = 500  # rows per INSERT and per uid look-up
@@ -163,8 +163,10 @@ class Submission:
         code = error.get("code") if isinstance(error, Mapping) else None
         score = record.get("score")
         feedback = record.get("feedback")
+        # Cut now, not only when written: answers of any length reach here (a too-long one
+        # is graded `invalid`), and submissions may wait in memory while the database is down.
         return cls(
-            quiz=quiz, question=question, answer=answer,
+            quiz=quiz, question=question, answer=answer[:MAX_ANSWER_CHARS],
             verdict=str(record.get("verdict", "error")),
             score=float(score) if isinstance(score, int | float) else 0.0,
             feedback=feedback if isinstance(feedback, str) else None,
