@@ -333,3 +333,25 @@ def test_a_reference_too_large_for_the_exact_comparison_is_the_authors_error() -
     assert result.verdict == "error"
     assert result.error is not None and result.error["field"] == "reference"
     assert grade("1", "floor(10^3999*pi)").error["code"] == "number_too_large"  # type: ignore[index]
+
+
+@pytest.mark.parametrize(("reference", "answer"), [
+    # equal on the integers near 0, not beyond 12: the draws now reach 1000
+    ("abs(n-15)", "15-n"),
+    ("max(n, 20)", "20"),
+    ("sign(n-15)", "-1"),
+    ("floor(n/40)", "0"),
+])
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_integer_variables_are_drawn_far_enough(reference: str, answer: str, seed: int) -> None:
+    assert grade(reference, answer, variables={"n": "integer"}, seed=seed).verdict == X
+
+
+@pytest.mark.parametrize(("reference", "answer"), [
+    ("binomial(n, 3)", "n*(n-1)*(n-2)/6"),
+    ("mod(n, 2)", "(1 - (-1)^n)/2"),
+    ("floor(n/2)", "(n - mod(n, 2))/2"),
+    ("3^n", "E^(n*ln(3))"),
+])
+def test_integer_identities_hold_at_the_far_draws(reference: str, answer: str) -> None:
+    assert grade(reference, answer, variables={"n": "integer"}).verdict == C

@@ -79,6 +79,12 @@ def _draw_variable(domain: Domain, name: str, n: int, seed: int, round_: int) ->
     if domain == "integer":
         spread = (6, 15, 40)[round_]
         values = rng.integers(-spread, spread + 1, n).astype(float)
+        if round_ == 0:
+            # A fifth further out, up to 1000: abs(n - 15) is not 15 - n, nor max(n, 20) 20.
+            far = n // 5
+            values[:far] = (np.round(10 ** rng.uniform(np.log10(7), 3, far))
+                            * rng.choice([-1, 1], far))
+            rng.shuffle(values)
         return values.astype(complex)
     if domain == "positive":
         values = np.abs(_real_mixture(rng, n, round_))
@@ -118,6 +124,9 @@ _OFFSETS = {"integer": Fraction(0), "half": Fraction(1, 2), "third": Fraction(1,
 
 def _exact_value(rng: np.random.Generator, domain: Domain, kind: str) -> Fraction:
     if domain == "integer":
+        if kind == "generic":  # a third of a piecewise check's points: up to 1000 away
+            magnitude = int(round(10 ** rng.uniform(0, 3)))
+            return Fraction(magnitude if rng.random() < 0.5 else -magnitude)
         return Fraction(int(rng.integers(-12, 13)))
     if isinstance(domain, tuple):
         low, high = Fraction(domain[0]), Fraction(domain[1])
