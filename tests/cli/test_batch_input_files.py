@@ -79,3 +79,14 @@ def test_an_id_beyond_the_range_of_numbers_is_an_error_line_not_the_end_of_the_r
     assert b"Traceback" not in done.stderr
     records = _records(out.read_bytes())
     assert [r["verdict"] for r in records] == ["correct", "error", "correct"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("budget", ["0", "inf", "nan"])
+def test_every_unusable_timeout_gets_one_message(tmp_path: Path, budget: str) -> None:
+    # inf passed the check and then failed in the pool, with a message of its own
+    source = tmp_path / "in.jsonl"
+    source.write_text(LINE % ("a", "x") + "\n", encoding="utf-8")
+    done = _grade([str(source), "--timeout", budget])
+    assert done.returncode == 2
+    assert done.stderr.decode().strip() == "error: --timeout must be a finite number of seconds > 0"

@@ -65,8 +65,8 @@ def _grade_batch(input_path: str, output: str | None, key: Path | None, workers:
         raise UsageProblem(f"--workers must be between 1 and 256, not {workers}")
     if engine not in ENGINES:
         raise UsageProblem(f"--engine must be one of {', '.join(ENGINES)}, not {engine!r}")
-    if timeout <= 0:
-        raise UsageProblem("--timeout must be positive")
+    if not 0 < timeout < float("inf"):  # nan too
+        raise UsageProblem("--timeout must be a finite number of seconds > 0")
     if memory_limit < 0:
         raise UsageProblem("--memory-limit must be a number of MB, or 0 for no limit")
     if engine == "dask" and input_path == "-":
