@@ -93,3 +93,10 @@ def test_demo_runs() -> None:
     result = runner.invoke(app, ["demo"])
     assert result.exit_code == 0
     assert "correct" in result.stdout
+
+
+def test_check_help_shows_the_interval_domain() -> None:
+    # Rich read "[low,high]" as markup and printed "complex or ." (the bracket is escaped now)
+    result = runner.invoke(app, ["check", "--help"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0
+    assert "integer, complex or [low,high]." in result.output

@@ -105,7 +105,7 @@ def test_lint_exit_codes(tmp_path: Path) -> None:
     failing.write_text(GOOD.replace('reject = ["x^2"]', 'reject = ["2*x"]'))
     result = runner.invoke(app, ["key", "lint", str(failing)])
     assert result.exit_code == 1
-    assert "FAIL  q1/a: reject '2*x' graded correct" in result.output
+    assert f"FAIL  {failing}:14:12: q1/a: reject '2*x' graded correct" in result.output
     broken = tmp_path / "broken.toml"
     broken.write_text("[quiz\n")
     result = runner.invoke(app, ["key", "lint", str(good), str(broken)])
@@ -147,7 +147,7 @@ def test_new_and_add_keep_comments(tmp_path: Path) -> None:
     assert runner.invoke(app, ["key", "lint", str(path)]).exit_code == 0
     duplicate = runner.invoke(app, ["key", "add", str(path), "--id", "deriv", "--answer", "1"])
     assert duplicate.exit_code == 2
-    assert "used twice" in duplicate.output
+    assert "error: --id \"deriv\": the quiz already has a question 'deriv'" in duplicate.output
     bad = runner.invoke(app, ["key", "add", str(path), "--id", "other", "--answer", "3x"])
     assert bad.exit_code == 2
     assert load_key(path).questions[-1].id == "deriv"  # nothing written on error

@@ -61,7 +61,8 @@ def check(
     variable: Annotated[
         list[str] | None,
         typer.Option("--variable", "-v",
-                     help="NAME=DOMAIN: real, positive, integer, complex or [low,high]."),
+                     # \[ : Rich would read [low,high] as markup and print nothing
+                     help="NAME=DOMAIN: real, positive, integer, complex or \\[low,high]."),
     ] = None,
     answers: Annotated[
         list[str] | None, typer.Option("--answer", help="Another acceptable reference.")
@@ -151,7 +152,8 @@ def key_lint(
             unusable = True
             continue
         for report in lint_key(key):
-            echo(report.line())
+            for line in report.lines():
+                echo(line)
             failed |= not report.ok
     if unusable:
         raise typer.Exit(EXIT_UNUSABLE)
@@ -165,7 +167,7 @@ def key_new(
     quiz: Annotated[str, typer.Option("--quiz", help="Quiz id, e.g. calc1-week2.")],
     title: Annotated[str, typer.Option("--title", help="Quiz title.")],
 ) -> None:
-    """Create an answer key with its [quiz] table."""
+    """Create an answer key with its \\[quiz] table."""
     from ..keys import KeyProblem
     from ..keys.edit import new_key
 
@@ -219,6 +221,7 @@ def key_show(file: Annotated[Path, typer.Argument(help="An answer-key TOML file.
     """Show each question with the preview of its reference answer."""
     from rich.console import Console
     from rich.table import Table
+    from rich.text import Text
 
     from ..errors import InputError
     from ..keys import KeyProblem, load_key
@@ -228,7 +231,8 @@ def key_show(file: Annotated[Path, typer.Argument(help="An answer-key TOML file.
         key = load_key(file)
     except KeyProblem as exc:
         raise _fail(str(exc)) from None
-    table = Table(title=f"{key.title} ({key.quiz})", show_lines=True)
+    # Text, not str: Rich would read "[on an interval]" in a prompt as markup and drop it.
+    table = Table(title=Text(f"{key.title} ({key.quiz})"), show_lines=True)
     for column in ("question", "prompt", "answer", "grader reads", "options"):
         table.add_column(column, overflow="fold")
     for question in key.questions:
@@ -239,10 +243,9 @@ def key_show(file: Annotated[Path, typer.Argument(help="An answer-key TOML file.
             except InputError as exc:  # pragma: no cover - keys are validated on load
                 shown.append(f"error: {exc.message}")
         options = {k: v for k, v in question.options.items() if k != "answers"}
-        table.add_row(
-            question.id, question.prompt, "\n".join(question.references), "\n".join(shown),
-            ", ".join(f"{k}={v}" for k, v in options.items()) or "-",
-        )
+        cells = (question.id, question.prompt, "\n".join(question.references), "\n".join(shown),
+                 ", ".join(f"{k}={v}" for k, v in options.items()) or "-")
+        table.add_row(*(Text(cell) for cell in cells))
     Console(highlight=False).print(table)
 
 
