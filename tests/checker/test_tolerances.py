@@ -137,6 +137,10 @@ def test_rounded_answers_are_told_to_give_more_digits(reference: str, answer: st
     ("x", "x + 0.0001", "incorrect"),
     ("x^10", "x^10 + 0.0001", "incorrect"),
     ("sin(x)", "sin(x) + 0.00001", "incorrect"),
+    # a reference near the top of floats: the floor must not overflow into "anything passes"
+    ("9.9e307", "x", "incorrect"),
+    ("1e300*x", "1.1e300*x", "incorrect"),
+    ("1e300*x", "1.0000001e300*x", "correct"),
 ])
 @pytest.mark.parametrize("seed", [0, 1, 7, 123])
 def test_the_floor_near_a_root_is_scaled_to_the_references_size(

@@ -34,6 +34,7 @@ def test_a_decimal_beyond_floats_is_refused_where_it_stands(literal: str, code: 
     assert error["code"] == code
     assert (error["column"], error["end_column"]) == (5, 5 + len(literal))
     assert "decimals are compared in floating point" in error["message"]
+    assert error["message"].endswith("Write it exactly, without a decimal point.")
 
 
 @pytest.mark.parametrize("literal", ["1e-400", "2.5e-320", "0.99e-307", "1.5e400", "2.50e-400",
@@ -42,7 +43,7 @@ def test_the_hint_is_the_same_number_written_exactly(literal: str) -> None:
     with pytest.raises(InputError) as caught:
         parse_tree(literal)
     hint = caught.value.to_dict()["hint"]
-    prefix = "write it exactly, without a decimal point: "
+    prefix = "write "
     assert hint.startswith(prefix)
     exact = hint[len(prefix):]
     assert "." not in exact and "e" not in exact

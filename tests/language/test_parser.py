@@ -174,6 +174,7 @@ BAD_INPUTS: list[tuple[str, tuple[str, int, int, str | None]]] = [
         ),
     ),
     ("9^9^9^9", ("number_too_large", 3, 8, "numbers may have at most 4000 digits")),
+    ("2*1e-400", ("number_too_small", 3, 9, "write 10^(-400)")),
     ("10^10^10", ("number_too_large", 1, 9, "numbers may have at most 4000 digits")),
     (
         "binomial(10^9, 5*10^8)",

@@ -17,9 +17,9 @@ import pytest
 ERROR_CODES = frozenset({
     "syntax", "unbalanced_parentheses", "implicit_multiplication", "unknown_function",
     "function_without_parentheses", "function_power", "wrong_arity", "unexpected_list", "empty",
-    "too_long", "too_deep", "number_too_large", "unsupported_character",
+    "too_long", "too_deep", "number_too_large", "number_too_small", "unsupported_character",
 })
-SIZE_CODES = frozenset({"too_long", "too_deep", "number_too_large"})
+SIZE_CODES = frozenset({"too_long", "too_deep", "number_too_large", "number_too_small"})
 
 
 @dataclass(frozen=True)

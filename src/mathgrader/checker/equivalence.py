@@ -181,7 +181,8 @@ class Samples:
             # x - 2 failed whenever a sample fell within 0.1 of x = 2: a verdict by seed.
             finite = magnitude[np.isfinite(magnitude)]
             if finite.size:
-                typical = float(np.median(finite))
+                # (capped: 1e6 times a value near 1e308 would be infinite, and pass anything)
+                typical = min(float(np.median(finite)), 1e290)
                 floor_scale = np.maximum(
                     floor_scale, typical * (DEFAULT_RELATIVE / DEFAULT_ABSOLUTE_FLOOR))
             self.floor_scale = np.where(floor_scale == 0, 1.0, floor_scale)

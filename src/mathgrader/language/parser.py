@@ -219,11 +219,11 @@ def _decimal_out_of_range(text: str, token: Token, order: int) -> InputError:
     return _error(
         f"number_too_{size}",
         f"This decimal number is too {size} to grade: decimals are compared in floating point,"
-        f" which ends near {bound}.",
+        f" which ends near {bound}. Write it exactly, without a decimal point.",
         text,
         token.start,
         token.end,
-        hint=f"write it exactly, without a decimal point: {exact}",
+        hint=f"write {exact}",
     )
 
 
