@@ -100,3 +100,21 @@ def test_check_help_shows_the_interval_domain() -> None:
     result = runner.invoke(app, ["check", "--help"], env={"COLUMNS": "200"})
     assert result.exit_code == 0
     assert "integer, complex or [low,high]." in result.output
+
+
+@pytest.mark.parametrize(("args", "code", "shown"), [
+    (["check", "-x", "-x"], 0, "correct"),
+    (["check", "2*x", "-2*x", "--json"], 1, '"verdict": "incorrect"'),
+    (["check", "-3, 2", "2, -3", "--list", "unordered"], 0, "correct"),
+    (["preview", "-x^2"], 0, "-(x^2)"),
+])
+def test_answers_may_start_with_a_minus(args: list[str], code: int, shown: str) -> None:
+    # they were read as options: "No such option: -x"
+    result = runner.invoke(app, args)
+    assert result.exit_code == code, result.output
+    assert shown in result.output
+
+
+def test_an_unknown_option_is_still_refused() -> None:
+    result = runner.invoke(app, ["check", "x", "x", "--bogus"])
+    assert result.exit_code == 2

@@ -38,7 +38,12 @@ def _fail(message: str) -> typer.Exit:
     return typer.Exit(EXIT_UNUSABLE)
 
 
-@app.command()
+# An answer that starts with a minus (-x, -3, 2) is an argument, not an unknown option: "No such
+# option: -x" sent people to look for `--`.
+_ANSWERS_MAY_START_WITH_MINUS = {"ignore_unknown_options": True}
+
+
+@app.command(context_settings=_ANSWERS_MAY_START_WITH_MINUS)
 def preview(
     expression: Annotated[str, typer.Argument(help="The expression, in the learner syntax.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
@@ -47,7 +52,7 @@ def preview(
     raise typer.Exit(single.preview(expression, as_json))
 
 
-@app.command()
+@app.command(context_settings=_ANSWERS_MAY_START_WITH_MINUS)
 def check(
     reference: Annotated[str, typer.Argument(help="The expected answer.")],
     answer: Annotated[str, typer.Argument(help="The learner's answer.")],
