@@ -106,6 +106,18 @@ def test_same_lines_as_the_local_engine_in_input_order(tmp_path: Path, scheduler
     assert {r["verdict"] for r in records} >= {"correct", "incorrect", "invalid", "error"}
 
 
+def test_a_bom_and_bytes_that_are_not_utf8_read_as_the_local_cli_reads(
+        tmp_path: Path, scheduler: str) -> None:
+    source, target = tmp_path / "in.jsonl", tmp_path / "out.jsonl"
+    source.write_bytes(b'\xef\xbb\xbf{"id": 1, "reference": "x", "answer": "x"}\n'
+                       b'{"id": 2, "reference": "x", "answer": "caf\xe9"}\n')
+    run_dask(str(source), str(target), scheduler=scheduler)
+    first, second = without_seconds(target.read_text(encoding="utf-8"))
+    assert (first["id"], first["verdict"]) == (1, "correct")  # the BOM is not part of line 1
+    assert second["verdict"] == "error"
+    assert second["feedback"].startswith("line 2: not valid UTF-8 (the byte 0xE9 at column 43)")
+
+
 def test_stats_count_lines_blank_lines_and_verdicts(tmp_path: Path, scheduler: str) -> None:
     lines = ['{"id": 1, "reference": "x", "answer": "x"}', "", "  ", "{oops"]
     source, out = tmp_path / "in.jsonl", io.StringIO()

@@ -427,9 +427,12 @@ def _client(scheduler: str | None, workers: int, connect_timeout: float) -> Iter
 
 def _open(url: str, mode: str, storage_options: Mapping[str, Any] | None) -> Any:
     kwargs = dict(storage_options or {})
+    encoding = "utf-8"
     if "r" in mode:
-        kwargs["errors"] = "replace"  # as the local CLI reads: a bad byte spoils one line only
-    return fsspec.open(url, mode, encoding="utf-8", **kwargs)
+        # As the local CLI reads: a byte-order mark before line 1 is skipped, and a byte that is
+        # not UTF-8 makes its line an error of its own (`pool.decode_line`).
+        encoding, kwargs["errors"] = "utf-8-sig", "surrogateescape"
+    return fsspec.open(url, mode, encoding=encoding, **kwargs)
 
 
 def run_dask(

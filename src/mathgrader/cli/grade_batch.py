@@ -87,6 +87,9 @@ def _grade_batch(input_path: str, output: str | None, key: Path | None, workers:
             raise UsageProblem(str(exc)) from None
     limit = memory_limit * 2**20 or None
     if engine == "dask":
+        if output is not None and _same_file(input_path, output):
+            raise UsageProblem(f"the output {output} is the input file: writing it would erase"
+                               " the submissions; name another file with -o")
         _grade_batch_dask(input_path, output, resolve, scheduler, workers, timeout, limit)
     else:
         _grade_batch_local(input_path, output, resolve, workers, timeout, limit, resume)
