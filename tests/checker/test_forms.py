@@ -10,7 +10,6 @@ work stays bounded by the answer's size.
 from __future__ import annotations
 
 import math
-import time
 from typing import Any
 
 import pytest
@@ -307,11 +306,11 @@ def test_high_degree_polynomials_are_not_factored(monkeypatch: pytest.MonkeyPatc
     ("x^100 + y^100", "factored"),
     ("sqrt(3*7^1000)", "simplified"),
 ])
-def test_large_answers_are_judged_quickly(reference: str, form: str) -> None:
-    started = time.monotonic()
+def test_large_answers_are_judged_within_the_budget(reference: str, form: str) -> None:
+    # a verdict, not `timeout`: the form check stays within the check's own time budget (the
+    # x^100 + y^100 factoring used to take 17 s); times themselves are for benchmarks/
     result = grade(reference, reference, form=form)
-    assert result.verdict in ("correct", "incorrect")
-    assert time.monotonic() - started < 2.0, reference
+    assert result.verdict in ("correct", "incorrect"), result
 
 
 def test_a_large_radicand_is_examined_by_bounded_trial() -> None:
