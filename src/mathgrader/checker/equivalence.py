@@ -765,18 +765,13 @@ def _forbidden(learner: Expression, options: GradeOptions) -> str | None:
 
 
 def _match(n_answers: int, n_refs: int, equal: Callable[[int, int], bool]) -> list[tuple[int, int]]:
-    """A maximum matching of answers to references (augmenting paths; lists are short)."""
+    """A maximum matching of answers to references (augmenting paths; lists are short).
+    `equal` is asked the same pair more than once: the caller memoizes it."""
     owner: dict[int, int] = {}
-    known: dict[tuple[int, int], bool] = {}
-
-    def is_equal(i: int, j: int) -> bool:
-        if (i, j) not in known:
-            known[(i, j)] = equal(i, j)
-        return known[(i, j)]
 
     def augment(i: int, seen: set[int]) -> bool:
         for j in range(n_refs):
-            if j in seen or not is_equal(i, j):
+            if j in seen or not equal(i, j):
                 continue
             seen.add(j)
             if j not in owner or augment(owner[j], seen):

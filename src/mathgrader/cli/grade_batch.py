@@ -86,10 +86,10 @@ def _grade_batch(input_path: str, output: str | None, key: Path | None, workers:
         except KeyProblem as exc:
             raise UsageProblem(str(exc)) from None
     limit = memory_limit * 2**20 or None
+    if output is not None and _same_file(input_path, output):
+        raise UsageProblem(f"the output {output} is the input file: writing it would erase the"
+                           " submissions; name another file with -o")
     if engine == "dask":
-        if output is not None and _same_file(input_path, output):
-            raise UsageProblem(f"the output {output} is the input file: writing it would erase"
-                               " the submissions; name another file with -o")
         _grade_batch_dask(input_path, output, resolve, scheduler, workers, timeout, limit)
     else:
         _grade_batch_local(input_path, output, resolve, workers, timeout, limit, resume)
@@ -113,11 +113,6 @@ def _grade_batch_local(input_path: str, output: str | None, resolve: Any, worker
                 input_path, encoding="utf-8-sig", errors="surrogateescape")
     except OSError as exc:
         raise UsageProblem(f"cannot read {input_path}: {exc.strerror}") from None
-    if output is not None and _same_file(input_path, output):
-        if source is not sys.stdin:
-            source.close()
-        raise UsageProblem(f"the output {output} is the input file: writing it would erase the"
-                           " submissions; name another file with -o")
     skipped = 0
     try:
         if resume:
