@@ -169,3 +169,40 @@ def test_resolver_maps_lines_to_items() -> None:
         resolve({"id": "2", "question": "calc1-week2/nope", "answer": "1"})
     with pytest.raises(ValueError):
         resolve({"id": "3", "answer": "1"})
+
+
+@pytest.mark.parametrize(
+    ("extra", "field"),
+    [({"reference": "5*x"}, "reference"), ({"options": {"form": "expanded"}}, "options")],
+    ids=["reference", "options"],
+)
+def test_resolver_refuses_a_line_that_grades_itself(extra: dict[str, object], field: str) -> None:
+    # The key decides the reference and options; a line's own would be ignored silently.
+    resolve = load_resolver(EXAMPLES)
+    line = {"id": "1", "question": "calc1-week2/power-rule", "answer": "3*x^2+2", **extra}
+    with pytest.raises(ValueError, match=f'remove "{field}" from the line'):
+        resolve(line)
+    # Empty ones say nothing and are let through (exports often carry the field blank).
+    empty = {"reference": "", "options": {}}[field]
+    assert resolve({**line, field: empty})["reference"] == "3*x^2 + 2"
+
+
+def test_resolver_refuses_a_key_that_does_not_lint(tmp_path: Path) -> None:
+    # `serve` refuses such a key; a batch graded with it would mark learners as its own
+    # examples say it must not.
+    path = tmp_path / "failing.toml"
+    path.write_text(GOOD.replace('accept = ["x*2"]', 'accept = ["x"]'))
+    with pytest.raises(KeyProblem) as caught:
+        load_resolver(path)
+    assert "does not lint" in str(caught.value)
+    assert f"FAIL  {path}:13:12: q1/a: accept 'x' graded incorrect" in str(caught.value)
+    result = runner.invoke(app, ["grade-batch", "--key", str(path)], input="")
+    assert result.exit_code == 2
+    assert "does not lint" in result.output
+
+
+def test_empty_answers_list_says_so() -> None:
+    with pytest.raises(KeyProblem) as caught:
+        parse_key(GOOD.replace('answer = "2*x"', "answers = []"), "quiz.toml")
+    assert "lists no reference" in str(caught.value)
+    assert caught.value.line == 12

@@ -28,6 +28,10 @@ __all__ = [
 ]
 
 
+# What a key's question decides: a line that gives its own would be graded by the key's anyway.
+_KEY_GIVES = ("reference", "options")
+
+
 def load_resolver(path: str | Path) -> Callable[[Any], dict[str, Any]]:
     """For `grade-batch --key`: maps `{"id", "question", "answer"}` to a grading item.
 
@@ -39,6 +43,12 @@ def load_resolver(path: str | Path) -> Callable[[Any], dict[str, Any]]:
     keys = load_keys(path) if path.is_dir() else {(key := load_key(path)).quiz: key}
     if not keys:
         raise KeyProblem("no answer keys (*.toml) in the folder", path=str(path))
+    from .lint import lint_problems
+
+    problems = lint_problems(keys.values())
+    if problems:  # as `serve` does: the key would grade learners as its examples say it must not
+        raise KeyProblem("the answer key does not lint (see `mathgrader key lint`):\n"
+                         + "\n".join(problems), path=str(path))
 
     def question(question_id: str) -> Question:
         quiz, sep, _ = question_id.partition("/")
@@ -58,6 +68,10 @@ def load_resolver(path: str | Path) -> Callable[[Any], dict[str, Any]]:
             raise ValueError('the line needs a "question" id')
         if not isinstance(item.get("answer"), str):
             raise ValueError('the line needs an "answer" string')
+        for name in _KEY_GIVES:
+            if item.get(name) not in (None, {}, "", []):
+                raise ValueError(f'with --key the answer key gives the {name}: remove "{name}"'
+                                 ' from the line, or grade without --key')
         return question(question_id).grading_item(item["answer"])
 
     return resolve

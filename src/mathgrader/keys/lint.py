@@ -8,12 +8,13 @@ question; each failure names the file, the line and column of the string, and th
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..checker.grade import grade_item
 from .model import AnswerKey, Question
 
-__all__ = ["Failure", "QuestionReport", "lint_key", "lint_question"]
+__all__ = ["Failure", "QuestionReport", "lint_key", "lint_problems", "lint_question"]
 
 # Input errors that mean "this is not an expression": a reject example failing with one of these
 # is a typo. Errors that name a learner's mistake (`3x`, `sin x`, `Sin(x)`), a form or a size
@@ -92,3 +93,10 @@ def lint_question(question: Question, path: str = "") -> QuestionReport:
 
 def lint_key(key: AnswerKey) -> list[QuestionReport]:
     return [lint_question(question, key.path) for question in key.questions]
+
+
+def lint_problems(keys: Iterable[AnswerKey]) -> list[str]:
+    """The FAIL lines of every question that does not lint, for refusing keys that are to grade
+    learners (`serve`, `grade-batch --key`): an accept example graded wrong means the key would
+    grade learners wrong too."""
+    return [report.line() for key in keys for report in lint_key(key) if not report.ok]

@@ -470,8 +470,10 @@ def _question(raw: Any, index: int, quiz: str, defaults: Mapping[str, Any],
                       "answers" if "answers" in raw else None)
     references = raw["answers"] if "answers" in raw else [raw["answer"]]
     field_name = "answers" if "answers" in raw else "answer"
-    if (not isinstance(references, list) or not references
-            or not all(isinstance(r, str) for r in references)):
+    if isinstance(references, list) and not references:
+        raise problem("answers = [] lists no reference: give at least one expression",
+                      field_name)
+    if not isinstance(references, list) or not all(isinstance(r, str) for r in references):
         raise problem(f"{field_name} must be a string (or a list of strings)", field_name)
     examples: dict[str, tuple[str, ...]] = {}
     for name in ("accept", "reject"):

@@ -23,7 +23,7 @@ from starlette.exceptions import HTTPException
 
 from ..errors import MathgraderError
 from ..keys import AnswerKey, load_keys
-from ..keys.lint import lint_key
+from ..keys.lint import lint_problems
 from . import api, pages
 from .grading import GradingPool
 from .settings import Settings
@@ -44,8 +44,7 @@ def load_checked_keys(folder: Path) -> dict[str, AnswerKey]:
     keys = load_keys(folder)
     if not keys:
         raise KeysRefused(f"no answer keys (*.toml) in {folder}")
-    problems = [report.line() for key in keys.values() for report in lint_key(key)
-                if not report.ok]
+    problems = lint_problems(keys.values())
     if problems:
         raise KeysRefused("answer keys do not lint:\n" + "\n".join(problems))
     return keys
