@@ -50,6 +50,7 @@ FEEDBACK_CASES = [
     row("cos(pi*x/180)", "cos(x)", "degrees"),
     row("x^2+x+1", "x^2+x", "missing"),
     row("x^3", "3*x^2", "derivative"),
+    row("3*x + 2", "3", "derivative"),
     row("3*x^2", "x^3", "derivative"),
     row("sin(x)", "-cos(x)", "differentiate"),  # an antiderivative where the derivative was due
     row("ln(x)", "1/x", "derivative"),
@@ -68,6 +69,9 @@ FEEDBACK_CASES = [
     ("x+1", "0"),
     ("sin(x)", "0"),
     ("x^2", "0*x"),
+    # a step function has slope 0 but at its jumps: 0 is not "its derivative"
+    ("floor(x/1000)", "0"),
+    ("ceiling(x/50) - 1", "0"),
 ])
 def test_unrelated_wrong_answers_get_no_invented_slip(reference: str, answer: str) -> None:
     result = grade(reference, answer)

@@ -48,6 +48,7 @@ from .evaluate import (
     integer_literal,
 )
 from .grade import Grade
+from .kinks import PIECEWISE, kink_points
 from .options import FeedbackRule, GradeOptions
 from .sampling import ROUNDS, exact_points, lattice_points, nudge, sample_variable
 from .special import Special, evaluate_special, to_complex
@@ -531,6 +532,15 @@ class Checker:
     def compare(
         self, ref: Expression, ans: Expression, options: GradeOptions, deadline: float
     ) -> Outcome:
+        outcome = self._compare(ref, ans, options, deadline)
+        if (outcome.equal and (ref.functions | ans.functions) & PIECEWISE
+                and not (ref.special or ans.special) and (ref.names or ans.names)):
+            return self._compare_at_kinks(ref, ans, options, deadline) or outcome
+        return outcome
+
+    def _compare(
+        self, ref: Expression, ans: Expression, options: GradeOptions, deadline: float
+    ) -> Outcome:
         exact = ref.exact and ans.exact and not options.explicit_tolerance
         if ref.special or ans.special:
             return _compare_special(ref, ans, options)
@@ -707,6 +717,48 @@ class Checker:
         if exact:
             return self._confirm(ref, ans, names, points, deadline)
         return Outcome(True)
+
+    def _compare_at_kinks(self, ref: Expression, ans: Expression, options: GradeOptions,
+                          deadline: float) -> Outcome | None:
+        """After two expressions with a piecewise function agree at the samples: a differing
+        Outcome if they part where a piece changes beyond the samples (`kinks`), else None."""
+        names = tuple(sorted(ref.names | ans.names))
+        samples = self.samples(ref, options, names, deadline)
+        if samples.nowhere_real or samples.values.size == 0:
+            return None
+        base = samples.points[:, 0]
+
+        def kinks_of(expr: Expression) -> np.ndarray:
+            return kink_points([expr.node], names, base, samples.points, options.domain_of,
+                               lambda: _check_deadline(deadline))
+
+        points = self.derived_values(("kinks", ref.text), samples, lambda: kinks_of(ref))
+        if ans.functions & PIECEWISE:
+            with np.errstate(all="ignore"):
+                points = np.concatenate((points, kinks_of(ans)), axis=1)
+        if points.shape[1] == 0:
+            return None
+        _check_deadline(deadline)
+        with np.errstate(all="ignore"):
+            r, scale = self._compiled_scaled(ref, names)(points)
+            a = self.compiled(ans, names)(points)
+            # The reference's domain (finite and real), where the answer is finite too.
+            usable = (np.isfinite(r) & np.isfinite(a)
+                      & (np.abs(r.imag) <= 1e-9 * np.maximum(np.abs(r.real), 1.0)))
+            floor_scale = np.maximum(np.abs(r), np.where(np.isfinite(scale), scale, 0.0))
+            floor_scale = np.maximum(floor_scale, float(np.median(samples.floor_scale)))
+        close = _close(a[usable], r[usable], floor_scale[usable], options)
+        failing = points[:, usable][:, ~close]
+        exact = ref.exact and ans.exact and not options.explicit_tolerance
+        for i in range(min(failing.shape[1], 4)):
+            point = failing[:, i]
+            if exact and _mp_equal(ref, ans, _mp_point(names, point), deadline,
+                                   self._mp) is not False:
+                continue  # floating point trouble, or mpmath cannot tell: no evidence
+            where = ", ".join(f"{name} = {_number_text(value.real)}"
+                              for name, value in zip(names, point, strict=True))
+            return Outcome(False, f"Your answer differs from the expected answer at {where}.")
+        return None
 
     def _removable(self, ref: Expression, ans: Expression, names: tuple[str, ...],
                    points: np.ndarray, options: GradeOptions) -> bool:
@@ -1040,6 +1092,13 @@ def _compare_special(ref: Expression, ans: Expression, options: GradeOptions) ->
 def _default_tolerance(r: np.ndarray, floor_scale: np.ndarray) -> np.ndarray:
     """What the default tolerances allow |a - r| to be, elementwise."""
     return DEFAULT_RELATIVE * np.abs(r) + DEFAULT_ABSOLUTE_FLOOR * floor_scale
+
+
+def _number_text(value: float) -> str:
+    """A probe coordinate as a learner would type it: an integer, or a few digits."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return f"{value:.6g}".replace("e+", "e")
 
 
 def _close(a: np.ndarray, r: np.ndarray, floor_scale: np.ndarray,
