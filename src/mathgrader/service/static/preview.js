@@ -66,15 +66,30 @@
     }
   }
 
-  // The learner's text with the error's columns (1-based, end exclusive) marked.
+  // The learner's text with the error's columns (1-based, end exclusive) marked. Columns count
+  // code points, as the server does (not UTF-16 units: "😀" or "𝑥" is one column). A long text
+  // is cut to a window around the mistake, and a long marked part to its start, so that a
+  // pasted essay does not fill the page.
+  const CONTEXT = 24;
+  const MARK_MAX = 24;
+
   function markedText(text, error) {
+    const chars = Array.from(text);
     const start = Number(error.column) - 1;
     const end = Math.max(Number(error.end_column || error.column) - 1, start + 1);
-    if (!Number.isInteger(start) || start < 0 || start > text.length) return null;
+    if (!Number.isInteger(start) || start < 0 || start > chars.length) return null;
+    const markEnd = Math.min(end, chars.length, start + MARK_MAX);
+    const afterStart = Math.min(end, chars.length);
+    const from = Math.max(0, start - CONTEXT);
+    const to = Math.min(chars.length, afterStart + CONTEXT);
+    let marked = chars.slice(start, markEnd).join("") || "\u2003";
+    if (markEnd < afterStart) marked += "\u2026";
     const code = el("code", "preview-source");
-    code.appendChild(document.createTextNode(text.slice(0, start)));
-    code.appendChild(el("mark", null, text.slice(start, end) || "\u2003"));
-    code.appendChild(document.createTextNode(text.slice(end)));
+    code.appendChild(document.createTextNode(
+      (from > 0 ? "\u2026" : "") + chars.slice(from, start).join("")));
+    code.appendChild(el("mark", null, marked));
+    code.appendChild(document.createTextNode(
+      chars.slice(afterStart, to).join("") + (to < chars.length ? "\u2026" : "")));
     return code;
   }
 
