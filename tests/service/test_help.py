@@ -223,6 +223,18 @@ def test_gcd_finds_math_assignments_with_the_term_highlighted(any_center: HelpCe
     assert all(hit.snippet[start:end].lower() == "gcd" for start, end in hit.highlights)
 
 
+@pytest.mark.parametrize("query", ["log", "sign", "min", "re", "I", "log sqrt"])
+def test_a_function_name_finds_the_math_article_before_log_in_articles(
+        any_center: HelpCenter, query: str) -> None:
+    # "log" used to rank Math assignments 14th, behind every "Log in" article (stemmed "log").
+    assert any_center.search(query)[0].slug == "math-assignments"
+
+
+@pytest.mark.parametrize("query", ["log in", "sign in", "log out"])
+def test_everyday_phrases_keep_their_own_ranking(any_center: HelpCenter, query: str) -> None:
+    assert any_center.search(query)[0].slug != "math-assignments"
+
+
 def test_stemming_and_any_word_fallback(any_center: HelpCenter) -> None:
     assert any_center.search("certificates")[0].slug == any_center.search("certificate")[0].slug
     # No article has both words: the search falls back to any of them.

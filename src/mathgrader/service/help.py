@@ -33,6 +33,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Literal
 
+from ..language.table import CONSTANTS, FUNCTIONS
+
 __all__ = [
     "ARTICLE_SEPARATOR",
     "FAQ_SEED",
@@ -450,6 +452,12 @@ class SearchResult:
     highlights: tuple[tuple[int, int], ...] = field(default=())
 
 
+# The learner language's function and constant names, as typed (`E` and `I` are constants, `e`
+# and `i` are not), and how many of them an article names to count as documenting the language.
+_LANGUAGE_NAMES = frozenset(FUNCTIONS) | frozenset(CONSTANTS)
+LANGUAGE_ARTICLE_NAMES = 10
+
+
 def query_terms(query: str) -> list[str]:
     """The words of a learner's query, with everything FTS5 or SQL would read as syntax gone.
 
@@ -615,6 +623,9 @@ class HelpCenter:
         self._index: _FtsIndex | _TokenIndex = (
             _FtsIndex(self._articles) if self.uses_fts else _TokenIndex(self._articles)
         )
+        self._language_articles = frozenset(
+            a.slug for a in self._articles
+            if len(_LANGUAGE_NAMES.intersection(_WORD.findall(a.text))) >= LANGUAGE_ARTICLE_NAMES)
 
     @classmethod
     def from_seeds(cls, name: str = FAQ_SEED, *, use_fts: bool | None = None) -> HelpCenter:
@@ -638,4 +649,10 @@ class HelpCenter:
         terms = query_terms(query)
         if not terms or limit <= 0:
             return []
-        return self._index.search(terms, limit)
+        if not self._language_articles or not _LANGUAGE_NAMES.issuperset(terms):
+            return self._index.search(terms, limit)
+        # Every word is a name of the learner language (`log`, `sign`, `min`, `I`): the article
+        # that documents the language comes first, ahead of "Log in" and "Sign in" articles.
+        results = self._index.search(terms, max(limit, len(self._articles)))
+        results.sort(key=lambda hit: hit.slug not in self._language_articles)
+        return results[:limit]
