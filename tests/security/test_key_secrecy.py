@@ -195,7 +195,7 @@ def test_an_unusable_reference_is_not_quoted_to_learners(
     question = load_keys(folder)["broken"].question("domain")
     # key lint refuses such a key at start; this is the defence behind it, for a key that
     # gets past lint, so lint is skipped here.
-    monkeypatch.setattr("mathgrader.service.app.lint_key", lambda key: [])
+    monkeypatch.setattr("mathgrader.service.app.lint_problems", lambda keys: [])
     with TestClient(create_app(settings)) as test_client:
         for answer in ["x", "0", "oo"]:
             response = test_client.post("/api/v1/grade",
