@@ -73,14 +73,20 @@ _VISUAL_PARENS: dict[_Role, frozenset[_Kind]] = {
     _R.SUM_LEFT: frozenset({_K.MOD}),
     _R.SUM_RIGHT: frozenset({_K.SUM, _K.UNARY, _K.MOD}),
     _R.MUL_LEFT: frozenset({_K.SUM, _K.MOD}),
-    _R.MUL_RIGHT: frozenset({_K.SUM, _K.MUL, _K.UNARY, _K.MOD}),
+    # 2*1e-3 is 2 \cdot (1 \times 10^{-3}), not a run of two different product signs.
+    _R.MUL_RIGHT: frozenset({_K.SUM, _K.MUL, _K.UNARY, _K.MOD, _K.SCI}),
     _R.DIV_LEFT: frozenset(),
     _R.DIV_RIGHT: frozenset(),
     _R.UNARY: frozenset({_K.SUM, _K.MUL, _K.UNARY, _K.MOD}),
     _R.BASE: frozenset(set(_Kind) - {_K.ATOM}),
     _R.EXPONENT: frozenset(),
-    _R.MOD_ARG: frozenset({_K.SUM, _K.MUL, _K.UNARY, _K.MOD}),
+    # a \bmod 1 \times 10^{3} would read as (a mod 1) * 10^3.
+    _R.MOD_ARG: frozenset({_K.SUM, _K.MUL, _K.UNARY, _K.MOD, _K.SCI}),
 }
+
+# Roles drawn right after an operator sign: an operand there that begins with a sign of its
+# own (a + -b*c) is bracketed, so that two signs never stand side by side (a + (-b \cdot c)).
+_AFTER_SIGN = frozenset({_R.SUM_RIGHT, _R.MUL_RIGHT, _R.UNARY, _R.MOD_ARG})
 
 # Plain text: besides the brackets the syntax needs, the ones that answer "how did the grader
 # read this?" for the usual misreadings: -x^2, x/2*y, a/b/c, 2^3^2, x^-1, 2*-3.
@@ -97,6 +103,9 @@ _TEXT_PARENS: dict[_Role, frozenset[_Kind]] = {
     _R.MOD_ARG: frozenset(),
 }
 
+# Binary operators drawn in a row with their left operand first (fractions and powers are not).
+_LEFT_ROLE_OF_ROW = {"+": _R.SUM_LEFT, "-": _R.SUM_LEFT, "*": _R.MUL_LEFT}
+
 _BINARY_ROLES = {
     "+": (_R.SUM_LEFT, _R.SUM_RIGHT),
     "-": (_R.SUM_LEFT, _R.SUM_RIGHT),
@@ -112,7 +121,7 @@ _GREEK: dict[str, tuple[str, int]] = {
     "beta": (r"\beta", 0x3B2),
     "gamma": (r"\gamma", 0x3B3),
     "delta": (r"\delta", 0x3B4),
-    "epsilon": (r"\epsilon", 0x3B5),
+    "epsilon": (r"\epsilon", 0x3F5),  # lunate, as \epsilon prints; \varepsilon is U+03B5
     "varepsilon": (r"\varepsilon", 0x3B5),
     "zeta": (r"\zeta", 0x3B6),
     "eta": (r"\eta", 0x3B7),
@@ -187,6 +196,20 @@ def _kind(node: ast.Node) -> _Kind:
     return _K.ATOM
 
 
+def _begins_with_sign(node: ast.Node) -> bool:
+    """Whether the visual drawing of `node` starts with a + or - sign (-b*c, -a - b)."""
+    node = ast.strip_groups(node)
+    while isinstance(node, ast.Binary) and node.op in _LEFT_ROLE_OF_ROW:
+        if _kind(node.left) in _VISUAL_PARENS[_LEFT_ROLE_OF_ROW[node.op]]:
+            return False  # the left operand is bracketed: the drawing starts with "("
+        node = ast.strip_groups(node.left)
+    return isinstance(node, ast.Unary)
+
+
+def _visual_brackets(node: ast.Node, role: _Role) -> bool:
+    return _kind(node) in _VISUAL_PARENS[role] or (role in _AFTER_SIGN and _begins_with_sign(node))
+
+
 def _call_args(node: ast.Call, spec: FunctionSpec | None) -> tuple[ast.Node, ...]:
     """The arguments to draw: the list form gcd((a, b, c)) is drawn as gcd(a, b, c)."""
     if (
@@ -217,9 +240,22 @@ def _sqrt_template() -> str:
 def _greek_excluded() -> frozenset[str]:
     # A variable must never look like a constant: phi would be drawn as GoldenRatio and gamma
     # as EulerGamma; names with a warning (Pi) stay words so the warning matches what is shown.
+    # Both drawings count: the variable varphi and GoldenRatio differ in LaTeX (\varphi, \phi)
+    # but the table draws GoldenRatio's MathML as the letter varphi prints.
     constant_forms = {spec.latex for spec in CONSTANTS.values()}
-    clashing = {name for name, (command, _) in _GREEK.items() if command in constant_forms}
+    constant_forms |= {spec.mathml for spec in CONSTANTS.values()}
+    clashing = {
+        name
+        for name, (command, code) in _GREEK.items()
+        if command in constant_forms or _mathml_greek(code) in constant_forms
+    }
     return frozenset(clashing | set(VARIABLE_WARNINGS))
+
+
+def _mathml_greek(code: int) -> str:
+    # A one-letter <mi> is italic by default; capital Greek letters are upright, as in LaTeX.
+    variant = ' mathvariant="normal"' if 0x391 <= code <= 0x3A9 else ""
+    return f"<mi{variant}>&#x{code:X};</mi>"
 
 
 def _greek(word: str) -> tuple[str, int] | None:
@@ -287,7 +323,7 @@ def _latex_number(text: str) -> str:
 
 def _latex_operand(node: ast.Node, role: _Role) -> str:
     body = _latex(node)
-    if _kind(node) in _VISUAL_PARENS[role]:
+    if _visual_brackets(node, role):
         return rf"\left({body}\right)"
     return body
 
@@ -372,7 +408,7 @@ def _fenced(inner: str, left: str = "(", right: str = ")") -> str:
 def _mathml_word(word: str) -> str:
     greek = _greek(word)
     if greek is not None:
-        return f"<mi>&#x{greek[1]:X};</mi>"
+        return _mathml_greek(greek[1])
     if word.isdigit():
         return f"<mn>{word}</mn>"
     if len(word) == 1:
@@ -401,7 +437,7 @@ def _mathml_number(text: str) -> str:
 
 def _mathml_operand(node: ast.Node, role: _Role) -> str:
     body = _mathml(node)
-    if _kind(node) in _VISUAL_PARENS[role]:
+    if _visual_brackets(node, role):
         return _fenced(body)
     return body
 

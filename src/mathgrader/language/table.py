@@ -203,13 +203,15 @@ _FUNCTIONS = [
 FUNCTIONS: MappingProxyType[str, FunctionSpec] = MappingProxyType({f.name: f for f in _FUNCTIONS})
 
 _CONSTANTS = [
-    ConstantSpec("Catalan", lambda sp: sp.Catalan, r"G", "<mi>G</mi>", "Catalan's constant"),
-    # Upright e and i, so E and I never look like the variables e and i.
+    # Upright G, e and i, so Catalan, E and I never look like the variables G, e and i.
+    ConstantSpec("Catalan", lambda sp: sp.Catalan, r"\mathrm{G}", '<mi mathvariant="normal">G</mi>',
+                 "Catalan's constant"),
     ConstantSpec("E", lambda sp: sp.E, r"\mathrm{e}", '<mi mathvariant="normal">e</mi>',
                  "Euler's number, 2.71828... (uppercase)"),
     ConstantSpec("EulerGamma", lambda sp: sp.EulerGamma, r"\gamma", "<mi>&#x3B3;</mi>",
                  "the Euler-Mascheroni constant, 0.57721..."),
-    ConstantSpec("GoldenRatio", lambda sp: sp.GoldenRatio, r"\phi", "<mi>&#x3C6;</mi>",
+    # \varphi prints U+03C6, the letter of the MathML (\phi prints U+03D5).
+    ConstantSpec("GoldenRatio", lambda sp: sp.GoldenRatio, r"\varphi", "<mi>&#x3C6;</mi>",
                  "the golden ratio, (1 + sqrt(5))/2"),
     ConstantSpec("I", lambda sp: sp.I, r"\mathrm{i}", '<mi mathvariant="normal">i</mi>',
                  "the imaginary unit, sqrt(-1) (uppercase)"),
@@ -219,7 +221,7 @@ _CONSTANTS = [
     ConstantSpec("oo", lambda sp: sp.oo, r"\infty", "<mi>&#x221E;</mi>", "infinity"),
     ConstantSpec("pi", lambda sp: sp.pi, r"\pi", "<mi>&#x3C0;</mi>", "pi, 3.14159..."),
     ConstantSpec("zoo", lambda sp: sp.zoo, r"\tilde{\infty}",
-                 "<mover><mi>&#x221E;</mi><mo>~</mo></mover>", "complex infinity"),
+                 '<mover accent="true"><mi>&#x221E;</mi><mo>~</mo></mover>', "complex infinity"),
 ]
 
 CONSTANTS: MappingProxyType[str, ConstantSpec] = MappingProxyType({c.name: c for c in _CONSTANTS})
