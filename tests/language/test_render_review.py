@@ -182,6 +182,9 @@ class Reader:
                 args = ", ".join("xy"[: spec.min_args])
                 row = _drawn(parse_tree(f"{name}({args})").node)
                 self.heads[_key(row[0])] = name
+            elif spec.style == "conjugate":  # a bar over one letter, else written out
+                row = _drawn(parse_tree(f"{name}(x + y)").node)
+                self.heads[_key(row[0])] = name
 
     # tokens -------------------------------------------------------------------------------
 
@@ -476,3 +479,14 @@ def test_generated_expressions_read_back_from_the_mathml(text: str) -> None:
     except InputError:
         return  # refused as too large: nothing is drawn
     _assert_read_back(text)
+
+
+@pytest.mark.parametrize("text", ["conjugate(a+b)", "conjugate(2+3*I)", "conjugate(x^2)"])
+def test_a_conjugate_bar_is_drawn_over_one_symbol_only(text: str) -> None:
+    # Chromium does not stretch an accent over a row: the bar of conjugate(a+b) sat over the +
+    # alone, which reads as a -+ b. A longer argument is written out, conjugate(a + b).
+    mathml = preview(text).mathml
+    assert "<mover" not in mathml
+    assert "<mi>conjugate</mi>" in mathml
+    assert "<mover" in preview("conjugate(z)").mathml
+    assert preview(text).latex.startswith(r"\overline{")  # typeset LaTeX stretches its bar

@@ -505,7 +505,11 @@ def _mathml_call(node: ast.Call) -> str:
     if style == "ceiling" and len(args) == 1:
         return _fenced(_mathml(args[0]), "&#x2308;", "&#x2309;")
     if style == "conjugate" and len(args) == 1:
-        return f'<mover accent="true">{_mathml(args[0])}<mo>&#xAF;</mo></mover>'
+        if _kind(args[0]) is _K.ATOM and type(ast.strip_groups(args[0])) is not ast.Call:
+            return f'<mover accent="true">{_mathml(args[0])}<mo>&#xAF;</mo></mover>'
+        # Browsers do not stretch an accent over a row: the bar of conjugate(a + b) sat over
+        # the + alone and read as a -+ b. A longer argument is written out instead.
+        return _mrow(_mathml_head(None, "conjugate"), _mo("&#x2061;"), _fenced(_mathml(args[0])))
     if style == "binomial" and len(args) == 2:
         fraction = f'<mfrac linethickness="0">{_mathml(args[0])}{_mathml(args[1])}</mfrac>'
         return _fenced(fraction)
