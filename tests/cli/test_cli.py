@@ -66,6 +66,14 @@ def test_preview_json_shape() -> None:
     assert {"latex", "mathml", "text", "warnings"} <= set(payload)
 
 
+def test_preview_reads_a_list_with_list() -> None:
+    # A list question's answer (roots 2, -3) could not be previewed from the command line.
+    assert runner.invoke(app, ["preview", "2, -3"]).exit_code == 1
+    result = runner.invoke(app, ["preview", "2, -3", "--list", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["text"] == "2, -3"
+
+
 def test_preview_error_json_is_located() -> None:
     result = runner.invoke(app, ["preview", "3x", "--json"])
     assert result.exit_code == 1

@@ -32,6 +32,9 @@ SAME_AS_TYPER = [
     ["preview", "2×π"],
     ["preview", ""],
     ["preview", "--", "-x^2"],
+    ["preview", "2, -3", "--list"],
+    ["preview", "--list", "--json", "[1, 2]"],
+    ["preview", "2, -3"],
     ["preview", "x\x1b[31m"],  # an ANSI escape: Click strips it from output that is no terminal
     ["check", "3*x^2 + 2", "2 + 3*x*x"],
     ["check", "3*x^2 + 2", "3*x^2"],

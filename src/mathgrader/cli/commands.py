@@ -47,9 +47,11 @@ _ANSWERS_MAY_START_WITH_MINUS = {"ignore_unknown_options": True}
 def preview(
     expression: Annotated[str, typer.Argument(help="The expression, in the learner syntax.")],
     as_json: Annotated[bool, typer.Option("--json", help="Print JSON.")] = False,
+    allow_list: Annotated[bool, typer.Option(
+        "--list", help="Read a comma-separated list (2, -3), as a list question does.")] = False,
 ) -> None:
     """Show how the grader reads EXPRESSION: LaTeX, MathML, plain text, variables, warnings."""
-    raise typer.Exit(single.preview(expression, as_json))
+    raise typer.Exit(single.preview(expression, as_json, allow_list))
 
 
 @app.command(context_settings=_ANSWERS_MAY_START_WITH_MINUS)

@@ -78,7 +78,8 @@ def _grade_batch(**keywords: Any) -> int:
 
 
 _COMMANDS: Mapping[str, _Command] = {
-    "preview": _Command(single.preview, ("expression",), {"--json": "as_json"}, {}),
+    "preview": _Command(single.preview, ("expression",),
+                        {"--json": "as_json", "--list": "allow_list"}, {}),
     "check": _Command(
         single.check,
         ("reference", "answer"),

@@ -63,13 +63,14 @@ def echo(text: str = "", *, err: bool = False) -> None:
     stream.flush()
 
 
-def preview(expression: str, as_json: bool = False) -> int:
-    """`mathgrader preview`: how the grader reads EXPRESSION; exit 1 when it does not parse."""
+def preview(expression: str, as_json: bool = False, allow_list: bool = False) -> int:
+    """`mathgrader preview`: how the grader reads EXPRESSION (a comma-separated list with
+    `allow_list`); exit 1 when it does not parse."""
     from ..errors import InputError
     from ..language.preview import preview as make_preview
 
     try:
-        shown = make_preview(expression)
+        shown = make_preview(expression, allow_list=allow_list)
     except InputError as exc:
         if as_json:
             echo(json.dumps({"ok": False, "error": exc.to_dict()}))
