@@ -734,8 +734,7 @@ class Checker:
 
         points = self.derived_values(("kinks", ref.text), samples, lambda: kinks_of(ref))
         if ans.functions & PIECEWISE:
-            with np.errstate(all="ignore"):
-                points = np.concatenate((points, kinks_of(ans)), axis=1)
+            points = np.concatenate((points, kinks_of(ans)), axis=1)
         if points.shape[1] == 0:
             return None
         _check_deadline(deadline)

@@ -32,10 +32,10 @@ __all__ = ["PIECEWISE", "REACH", "kink_points", "switches"]
 PIECEWISE = frozenset({"abs", "sign", "floor", "ceiling", "mod", "max", "min"})
 REACH = 1e9  # probes stay within +-REACH
 _MANTISSAS = (1.0, 2.0, 5.0)
-# 0, then +-m*10^k for k = -1..9: the places between two of these where a switch changes sign
-# are bisected.
+# 0, then +-m*10^k from 0.1 out to REACH: the places between two of these where a switch
+# changes sign are bisected.
 _GRID = np.array(sorted({0.0} | {s * m * 10.0 ** k for s in (-1, 1) for m in _MANTISSAS
-                                 for k in range(-1, 10)}))
+                                 for k in range(-1, 10) if m * 10.0 ** k <= REACH}))
 # A bracket of width 1.5x its lower end shrinks to 4e-4 of it: the probes nearest a root, 2e-3
 # of it away, are then on its two sides.
 _BISECTIONS = 12
